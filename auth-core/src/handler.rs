@@ -1,0 +1,87 @@
+//! The [`AuthHandler`] trait: one way of turning a credential into a principal.
+
+use async_trait::async_trait;
+use secrecy::ExposeSecret;
+
+use crate::context::AuthContext;
+use crate::credential::Credential;
+use crate::error::AuthResult;
+use crate::principal::Principal;
+
+/// One way of recognizing a credential: API keys, JWTs, a user store, an
+/// outside identity provider.
+///
+/// Each method answers `Ok(Some(principal))` (recognized and valid),
+/// `Ok(None)` (not mine: the [`Pipeline`](crate::Pipeline) tries the next
+/// handler) or `Err` (recognized and refused: the request is denied, no other
+/// handler is asked).
+///
+/// ```
+/// use auth_core::{async_trait, AuthContext, AuthHandler, AuthMethod, AuthResult, Principal};
+///
+/// struct Demo;
+///
+/// #[async_trait]
+/// impl AuthHandler for Demo {
+///     fn name(&self) -> &str { "demo" }
+///     async fn authorize_key(&self, key: &str, _cx: &AuthContext) -> AuthResult<Option<Principal>> {
+///         // A real handler compares in constant time; see `ApiKeyHandler`.
+///         Ok((key == "letmein").then(|| Principal::new("demo", AuthMethod::Custom { handler: "demo".into() })))
+///     }
+/// }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an auth handler",
+    note = "implement `auth_core::AuthHandler` for it (with `#[auth_core::async_trait]`), overriding `authorize_jwt`, `authorize_key` or `authorize_basic`"
+)]
+#[async_trait]
+pub trait AuthHandler: Send + Sync + 'static {
+    /// A short stable name, used in logs and in [`AuthMethod::Custom`](crate::AuthMethod::Custom).
+    fn name(&self) -> &str;
+
+    /// Checks a JWT-shaped bearer token.
+    async fn authorize_jwt(&self, token: &str, cx: &AuthContext) -> AuthResult<Option<Principal>> {
+        let _ = (token, cx);
+        Ok(None)
+    }
+
+    /// Checks an API key, or a bearer token that is not JWT-shaped.
+    async fn authorize_key(&self, key: &str, cx: &AuthContext) -> AuthResult<Option<Principal>> {
+        let _ = (key, cx);
+        Ok(None)
+    }
+
+    /// Checks a username and password.
+    async fn authorize_basic(
+        &self,
+        username: &str,
+        password: &str,
+        cx: &AuthContext,
+    ) -> AuthResult<Option<Principal>> {
+        let _ = (username, password, cx);
+        Ok(None)
+    }
+
+    /// Dispatches a credential: a JWT-shaped bearer to
+    /// [`authorize_jwt`](Self::authorize_jwt), any other bearer or API key to
+    /// [`authorize_key`](Self::authorize_key), Basic to
+    /// [`authorize_basic`](Self::authorize_basic).
+    async fn authorize(
+        &self,
+        credential: &Credential,
+        cx: &AuthContext,
+    ) -> AuthResult<Option<Principal>> {
+        match credential {
+            Credential::Bearer(token) if credential.is_jwt_shaped() => {
+                self.authorize_jwt(token.expose_secret(), cx).await
+            }
+            Credential::Bearer(key) | Credential::ApiKey(key) => {
+                self.authorize_key(key.expose_secret(), cx).await
+            }
+            Credential::Basic { username, password } => {
+                self.authorize_basic(username, password.expose_secret(), cx)
+                    .await
+            }
+        }
+    }
+}

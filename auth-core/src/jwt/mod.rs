@@ -1,0 +1,424 @@
+//! The JWT engine: keys, validation, claims mapping, the handler and the issuer.
+//!
+//! ```
+//! use auth_core::jwt::{Algorithm, JwtHandler, JwtKey, KeySet, TokenIssuer, Validation};
+//! use auth_core::{AuthMethod, PermissionSet, Principal};
+//!
+//! let key = JwtKey::hmac(Algorithm::HS256, b"an-hmac-secret-of-at-least-32-bytes!").unwrap();
+//! let keys = std::sync::Arc::new(KeySet::single(key));
+//! let issuer = TokenIssuer::new(keys.clone(), None).unwrap().issuer("me").audience("api");
+//! let token = issuer
+//!     .issue(&Principal::new("42", AuthMethod::Basic).with_permissions(PermissionSet::base()))
+//!     .unwrap();
+//!
+//! let handler = JwtHandler::new(keys, Validation::new().issuer("me").audience("api"));
+//! let claims = handler.validator().validate(token.expose()).unwrap().claims;
+//! assert_eq!(claims["sub"], "42");
+//! ```
+
+mod key;
+mod validate;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Map, Value};
+
+pub use key::{Algorithm, JwtKey, KeyError, KeySet, MIN_RSA_BITS};
+pub use validate::{
+    Clock, DEFAULT_LEEWAY, DEFAULT_MAX_HEADER_LEN, DEFAULT_MAX_LIFETIME, DEFAULT_MAX_TOKEN_LEN,
+    JwtRejection, JwtValidator, ManualClock, SystemClock, ValidToken, Validation,
+};
+
+use crate::context::AuthContext;
+use crate::error::{AuthError, AuthResult};
+use crate::handler::AuthHandler;
+use crate::permission::{PermissionSet, Scope};
+use crate::principal::{AuthMethod, Principal};
+
+/// Turns validated claims into a [`Principal`].
+pub trait ClaimsMapper: Send + Sync + 'static {
+    /// Maps claims; an `Err` denies the request.
+    fn map(&self, claims: &Map<String, Value>) -> AuthResult<Principal>;
+}
+
+impl<F> ClaimsMapper for F
+where
+    F: Fn(&Map<String, Value>) -> AuthResult<Principal> + Send + Sync + 'static,
+{
+    fn map(&self, claims: &Map<String, Value>) -> AuthResult<Principal> {
+        self(claims)
+    }
+}
+
+/// Claims the default mapper reads; the rest go to [`Principal::extra`].
+const MAPPED_CLAIMS: &[&str] = &[
+    "sub",
+    "name",
+    "username",
+    "permissions",
+    "roles",
+    "scope",
+    "iss",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+];
+
+/// The default claims mapping.
+///
+/// | claim | principal |
+/// |---|---|
+/// | `sub` (required string) | `id` |
+/// | `name`, else `username` | `name` |
+/// | `permissions`: `{"CONVERSATION": ["READ"]}` or `["conversation:read"]` | `permissions` |
+/// | `roles`: array of strings | `roles` |
+/// | `scope`: space-separated; `res:perm` items add permissions, others go to `scopes` | `permissions`, `scopes` |
+/// | `jti`, `exp` | `token_id`, `expires_at` |
+/// | every other claim | `extra` |
+///
+/// A claim of the wrong shape denies the token rather than being skipped.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DefaultClaimsMapper;
+
+impl ClaimsMapper for DefaultClaimsMapper {
+    fn map(&self, claims: &Map<String, Value>) -> AuthResult<Principal> {
+        let bad = |what: &str| {
+            tracing::debug!(claim = what, "token claim has the wrong shape");
+            AuthError::InvalidCredentials
+        };
+        let sub = claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("sub"))?;
+        if sub.is_empty() {
+            return Err(bad("sub"));
+        }
+        let mut p = Principal::new(sub, AuthMethod::Jwt);
+        match claims.get("name").or_else(|| claims.get("username")) {
+            None => {}
+            Some(Value::String(name)) => p.name = name.clone(),
+            Some(_) => return Err(bad("name")),
+        }
+        match claims.get("permissions") {
+            None => {}
+            Some(obj @ Value::Object(_)) => {
+                let set: PermissionSet =
+                    serde_json::from_value(obj.clone()).map_err(|_| bad("permissions"))?;
+                p.permissions.extend(&set);
+            }
+            Some(Value::Array(items)) => {
+                for item in items {
+                    let scope: Scope = item
+                        .as_str()
+                        .and_then(|s| s.parse().ok())
+                        .ok_or_else(|| bad("permissions"))?;
+                    p.permissions.insert_scope(&scope);
+                }
+            }
+            Some(_) => return Err(bad("permissions")),
+        }
+        match claims.get("roles") {
+            None => {}
+            Some(Value::Array(items)) => {
+                for item in items {
+                    p.roles
+                        .insert(item.as_str().ok_or_else(|| bad("roles"))?.to_owned());
+                }
+            }
+            Some(_) => return Err(bad("roles")),
+        }
+        match claims.get("scope") {
+            None => {}
+            Some(Value::String(scopes)) => {
+                for item in scopes.split_ascii_whitespace() {
+                    match item.parse::<Scope>() {
+                        Ok(s) => p.permissions.insert_scope(&s),
+                        Err(_) => {
+                            p.scopes.insert(item.to_owned());
+                        }
+                    }
+                }
+            }
+            Some(_) => return Err(bad("scope")),
+        }
+        p.token_id = claims.get("jti").and_then(Value::as_str).map(str::to_owned);
+        p.expires_at = claims.get("exp").and_then(Value::as_i64);
+        p.extra = claims
+            .iter()
+            .filter(|(k, _)| !MAPPED_CLAIMS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        Ok(p)
+    }
+}
+
+/// Authenticates bearer JWTs.
+///
+/// A token whose `kid` names no key of this handler is "not mine" (the
+/// pipeline asks the next handler, e.g. an outside identity provider's);
+/// every other failure denies with [`AuthError::InvalidCredentials`], the
+/// reason going to a debug log only. A before-authentication hook may swap
+/// the key set for one request ([`BeforeAuth::use_keys`](crate::BeforeAuth::use_keys)).
+#[derive(Clone)]
+pub struct JwtHandler {
+    validator: JwtValidator,
+    mapper: Arc<dyn ClaimsMapper>,
+}
+
+impl std::fmt::Debug for JwtHandler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtHandler")
+            .field("validator", &self.validator)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JwtHandler {
+    /// A handler with the default claims mapping.
+    pub fn new(keys: impl Into<Arc<KeySet>>, validation: Validation) -> Self {
+        Self::from_validator(JwtValidator::new(keys, validation))
+    }
+
+    /// A handler around a configured validator.
+    pub fn from_validator(validator: JwtValidator) -> Self {
+        if !validator.validation().verifies_signature() {
+            tracing::warn!("JWT signature validation is DISABLED: any caller can forge any token");
+        }
+        Self {
+            validator,
+            mapper: Arc::new(DefaultClaimsMapper),
+        }
+    }
+
+    /// Replaces the claims mapping.
+    #[must_use]
+    pub fn with_mapper(mut self, mapper: impl ClaimsMapper) -> Self {
+        self.mapper = Arc::new(mapper);
+        self
+    }
+
+    /// Replaces the clock.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.validator = self.validator.with_clock(clock);
+        self
+    }
+
+    /// The validator.
+    pub fn validator(&self) -> &JwtValidator {
+        &self.validator
+    }
+}
+
+#[async_trait]
+impl AuthHandler for JwtHandler {
+    fn name(&self) -> &str {
+        "jwt"
+    }
+
+    async fn authorize_jwt(&self, token: &str, cx: &AuthContext) -> AuthResult<Option<Principal>> {
+        let keys = cx.key_override().unwrap_or(self.validator.keys());
+        match self.validator.validate_with(token, keys) {
+            Ok(valid) => self.mapper.map(&valid.claims).map(Some),
+            Err(JwtRejection::UnknownKey) => {
+                tracing::debug!("JWT names no key of this handler; passing it on");
+                Ok(None)
+            }
+            Err(reason) => {
+                tracing::debug!(%reason, "JWT refused");
+                Err(AuthError::InvalidCredentials)
+            }
+        }
+    }
+}
+
+/// A freshly minted token.
+pub struct IssuedToken {
+    token: SecretString,
+    /// Its `jti`.
+    pub jti: String,
+    /// `iat`, seconds since the epoch.
+    pub issued_at: i64,
+    /// `exp`, seconds since the epoch.
+    pub expires_at: i64,
+}
+
+impl IssuedToken {
+    /// The compact token, to hand to the client.
+    pub fn expose(&self) -> &str {
+        self.token.expose_secret()
+    }
+
+    /// Seconds from issue to expiry (OAuth2 `expires_in`).
+    pub fn expires_in(&self) -> i64 {
+        self.expires_at - self.issued_at
+    }
+}
+
+impl std::fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("token", &"[REDACTED]")
+            .field("jti", &self.jti)
+            .field("issued_at", &self.issued_at)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// The default access-token lifetime: 1440 minutes.
+pub const DEFAULT_TOKEN_MINUTES: u64 = 1440;
+
+/// Mints access tokens: `sub`, `username`, `permissions`, `roles`, `iat`,
+/// `exp`, `jti`, and `iss`/`aud` when configured, signed with the key set's
+/// signing key (its `kid` in the header).
+#[derive(Debug, Clone)]
+pub struct TokenIssuer {
+    keys: Arc<KeySet>,
+    signing: Arc<JwtKey>,
+    issuer: Option<String>,
+    audience: Option<String>,
+    lifetime_secs: i64,
+    clock: Arc<dyn Clock>,
+}
+
+impl TokenIssuer {
+    /// An issuer signing with the key of `kid` in `keys` (or, with `None`, the
+    /// set's only signing key). Fails when that key cannot sign.
+    pub fn new(keys: Arc<KeySet>, kid: Option<&str>) -> Result<Self, KeyError> {
+        let signing = match kid {
+            Some(kid) => keys.select(Some(kid)).cloned(),
+            None => {
+                let mut signers = keys.keys().filter(|k| k.can_sign());
+                match (signers.next(), signers.next()) {
+                    (Some(k), None) => Some(k.clone()),
+                    _ => None,
+                }
+            }
+        }
+        .ok_or(KeyError::VerifyOnly)?;
+        if !signing.can_sign() {
+            return Err(KeyError::VerifyOnly);
+        }
+        Ok(Self {
+            keys,
+            signing,
+            issuer: None,
+            audience: None,
+            lifetime_secs: i64::try_from(DEFAULT_TOKEN_MINUTES * 60).unwrap_or(i64::MAX),
+            clock: Arc::new(SystemClock),
+        })
+    }
+
+    /// Sets `iss`.
+    #[must_use]
+    pub fn issuer(mut self, iss: impl Into<String>) -> Self {
+        self.issuer = Some(iss.into());
+        self
+    }
+
+    /// Sets `aud`.
+    #[must_use]
+    pub fn audience(mut self, aud: impl Into<String>) -> Self {
+        self.audience = Some(aud.into());
+        self
+    }
+
+    /// Sets the lifetime in minutes (default 1440).
+    #[must_use]
+    pub fn lifetime_minutes(mut self, minutes: u64) -> Self {
+        self.lifetime_secs = i64::try_from(minutes.saturating_mul(60)).unwrap_or(i64::MAX);
+        self
+    }
+
+    /// Replaces the clock.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The key set tokens are verified with.
+    pub fn keys(&self) -> &Arc<KeySet> {
+        &self.keys
+    }
+
+    /// Mints a token for `principal`.
+    pub fn issue(&self, principal: &Principal) -> AuthResult<IssuedToken> {
+        let mut claims = Map::new();
+        claims.insert("sub".into(), principal.id.clone().into());
+        claims.insert("username".into(), principal.name.clone().into());
+        claims.insert(
+            "permissions".into(),
+            serde_json::to_value(&principal.permissions)
+                .map_err(|e| AuthError::Misconfigured(e.to_string()))?,
+        );
+        claims.insert(
+            "roles".into(),
+            principal.roles.iter().cloned().collect::<Vec<_>>().into(),
+        );
+        self.issue_claims(claims)
+    }
+
+    /// Mints a token with these claims plus `iat`, `exp`, `jti`, `iss`, `aud`
+    /// (the issuer's values replace any given).
+    pub fn issue_claims(&self, mut claims: Map<String, Value>) -> AuthResult<IssuedToken> {
+        let now = self.clock.now();
+        let exp = now.saturating_add(self.lifetime_secs);
+        let jti = random_id()?;
+        claims.insert("iat".into(), now.into());
+        claims.insert("exp".into(), exp.into());
+        claims.insert("jti".into(), jti.clone().into());
+        if let Some(iss) = &self.issuer {
+            claims.insert("iss".into(), iss.clone().into());
+        }
+        if let Some(aud) = &self.audience {
+            claims.insert("aud".into(), aud.clone().into());
+        }
+        let mut header = Map::new();
+        header.insert("alg".into(), self.signing.algorithm().name().into());
+        header.insert("typ".into(), "JWT".into());
+        if let Some(kid) = self.signing.kid() {
+            header.insert("kid".into(), kid.into());
+        }
+        let token = sign_compact(
+            &self.signing,
+            &Value::Object(header),
+            &Value::Object(claims),
+        )?;
+        Ok(IssuedToken {
+            token: SecretString::from(token),
+            jti,
+            issued_at: now,
+            expires_at: exp,
+        })
+    }
+}
+
+/// Signs a header and claims into a compact JWS with `key`.
+pub fn sign_compact(key: &JwtKey, header: &Value, claims: &Value) -> AuthResult<String> {
+    let enc = |v: &Value| serde_json::to_vec(v).map(|b| URL_SAFE_NO_PAD.encode(b));
+    let misconfigured = |e: serde_json::Error| AuthError::Misconfigured(e.to_string());
+    let mut token = enc(header).map_err(misconfigured)?;
+    token.push('.');
+    token.push_str(&enc(claims).map_err(misconfigured)?);
+    let sig = key.sign(token.as_bytes())?;
+    token.push('.');
+    token.push_str(&URL_SAFE_NO_PAD.encode(sig));
+    Ok(token)
+}
+
+/// A random 128-bit identifier, base64url-encoded.
+pub fn random_id() -> AuthResult<String> {
+    let mut bytes = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| {
+        AuthError::Misconfigured("the system random number generator failed".into())
+    })?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}

@@ -1,0 +1,551 @@
+//! Token validation: structure, header, signature, then claims.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_json::{Map, Value};
+
+use super::key::{Algorithm, KeySet};
+
+/// A source of the current time, so tests can move it.
+pub trait Clock: Send + Sync + fmt::Debug + 'static {
+    /// Seconds since the Unix epoch.
+    fn now(&self) -> i64;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+            .unwrap_or(0)
+    }
+}
+
+/// A clock that stands still until told to move; for tests.
+///
+/// ```
+/// use auth_core::jwt::{Clock, ManualClock};
+///
+/// let clock = ManualClock::new(1_000);
+/// clock.advance(60);
+/// assert_eq!(clock.now(), 1_060);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ManualClock(Arc<AtomicI64>);
+
+impl ManualClock {
+    /// A clock showing `now`.
+    pub fn new(now: i64) -> Self {
+        Self(Arc::new(AtomicI64::new(now)))
+    }
+
+    /// Sets the time.
+    pub fn set(&self, now: i64) {
+        self.0.store(now, Ordering::SeqCst);
+    }
+
+    /// Moves the time by `secs` (negative moves it back).
+    pub fn advance(&self, secs: i64) {
+        self.0.fetch_add(secs, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// The default cap on a token's total length, in bytes.
+pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
+/// The default cap on the encoded header's length, in bytes.
+pub const DEFAULT_MAX_HEADER_LEN: usize = 1024;
+/// The default maximum lifetime (`exp - iat`): 30 days.
+pub const DEFAULT_MAX_LIFETIME: i64 = 30 * 24 * 3600;
+/// The default clock leeway, in seconds.
+pub const DEFAULT_LEEWAY: i64 = 30;
+
+/// What a token must satisfy, beyond its signature. Strict by default.
+///
+/// | option | default |
+/// |---|---|
+/// | verify `exp` / `nbf` / `iat` (not in the future) | on |
+/// | required claims | `exp` (plus `aud`, `iss` when configured) |
+/// | leeway | 30 s |
+/// | maximum lifetime (`exp - iat`, or `exp - now`) | 30 days |
+/// | token / header length caps | 8 KiB / 1 KiB |
+/// | a token with `aud` when no audience is configured | refused (RFC 7519 §4.1.3) |
+///
+/// ```
+/// use auth_core::jwt::Validation;
+///
+/// let v = Validation::new().issuer("https://issuer.example").audience("api").leeway(5);
+/// # let _ = v;
+/// ```
+#[derive(Debug, Clone)]
+pub struct Validation {
+    verify_signature: bool,
+    verify_exp: bool,
+    verify_nbf: bool,
+    verify_iat: bool,
+    verify_aud: bool,
+    verify_iss: bool,
+    required: BTreeSet<String>,
+    audience: BTreeSet<String>,
+    issuer: BTreeSet<String>,
+    leeway: i64,
+    typ: Option<String>,
+    max_lifetime: Option<i64>,
+    max_token_len: usize,
+    max_header_len: usize,
+}
+
+impl Default for Validation {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Validation {
+    /// The strict defaults.
+    pub fn new() -> Self {
+        Self {
+            verify_signature: true,
+            verify_exp: true,
+            verify_nbf: true,
+            verify_iat: true,
+            verify_aud: true,
+            verify_iss: true,
+            required: BTreeSet::from(["exp".to_owned()]),
+            audience: BTreeSet::new(),
+            issuer: BTreeSet::new(),
+            leeway: DEFAULT_LEEWAY,
+            typ: None,
+            max_lifetime: Some(DEFAULT_MAX_LIFETIME),
+            max_token_len: DEFAULT_MAX_TOKEN_LEN,
+            max_header_len: DEFAULT_MAX_HEADER_LEN,
+        }
+    }
+
+    /// Accepts this audience (may be called several times: any of them matches).
+    /// Once one is configured, `aud` is required.
+    #[must_use]
+    pub fn audience(mut self, aud: impl Into<String>) -> Self {
+        self.audience.insert(aud.into());
+        self
+    }
+
+    /// Accepts this issuer (may be called several times). Once one is configured, `iss` is required.
+    #[must_use]
+    pub fn issuer(mut self, iss: impl Into<String>) -> Self {
+        self.issuer.insert(iss.into());
+        self
+    }
+
+    /// Requires these claims to be present (replacing the default `exp`).
+    #[must_use]
+    pub fn required_claims<I, S>(mut self, claims: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.required = claims.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Clock leeway in seconds for `exp`, `nbf` and `iat`.
+    #[must_use]
+    pub fn leeway(mut self, secs: u32) -> Self {
+        self.leeway = i64::from(secs);
+        self
+    }
+
+    /// Whether `exp` is checked (when present).
+    #[must_use]
+    pub fn verify_exp(mut self, on: bool) -> Self {
+        self.verify_exp = on;
+        self
+    }
+
+    /// Whether `nbf` is checked (when present).
+    #[must_use]
+    pub fn verify_nbf(mut self, on: bool) -> Self {
+        self.verify_nbf = on;
+        self
+    }
+
+    /// Whether an `iat` in the future is refused.
+    #[must_use]
+    pub fn verify_iat(mut self, on: bool) -> Self {
+        self.verify_iat = on;
+        self
+    }
+
+    /// Whether `aud` is checked against the configured audiences.
+    #[must_use]
+    pub fn verify_aud(mut self, on: bool) -> Self {
+        self.verify_aud = on;
+        self
+    }
+
+    /// Whether `iss` is checked against the configured issuers.
+    #[must_use]
+    pub fn verify_iss(mut self, on: bool) -> Self {
+        self.verify_iss = on;
+        self
+    }
+
+    /// Requires the header's `typ` to be this (case-insensitive; an
+    /// `application/` prefix is allowed, per RFC 7515 §4.1.9).
+    #[must_use]
+    pub fn typ(mut self, typ: impl Into<String>) -> Self {
+        self.typ = Some(typ.into());
+        self
+    }
+
+    /// The longest lifetime accepted (`exp - iat`, or `exp - now` without
+    /// `iat`), in seconds; `None` for no limit.
+    #[must_use]
+    pub fn max_lifetime(mut self, secs: Option<u64>) -> Self {
+        self.max_lifetime = secs.map(|s| i64::try_from(s).unwrap_or(i64::MAX));
+        self
+    }
+
+    /// Caps the token's total length.
+    #[must_use]
+    pub fn max_token_len(mut self, bytes: usize) -> Self {
+        self.max_token_len = bytes;
+        self
+    }
+
+    /// Caps the encoded header's length.
+    #[must_use]
+    pub fn max_header_len(mut self, bytes: usize) -> Self {
+        self.max_header_len = bytes;
+        self
+    }
+
+    /// Turns off signature verification. **Never do this for tokens from a
+    /// request**: anyone can then forge any claim. It exists for tokens
+    /// already verified elsewhere (e.g. by a gateway on a trusted hop).
+    #[must_use]
+    pub fn insecure_disable_signature_validation(mut self) -> Self {
+        self.verify_signature = false;
+        self
+    }
+
+    /// Turns off every claim check and requirement, leaving structure,
+    /// header and signature checks; for verifying bare JWS payloads.
+    #[must_use]
+    pub fn signature_only(mut self) -> Self {
+        self.verify_exp = false;
+        self.verify_nbf = false;
+        self.verify_iat = false;
+        self.verify_aud = false;
+        self.verify_iss = false;
+        self.required.clear();
+        self.max_lifetime = None;
+        self
+    }
+
+    /// Whether signatures are verified.
+    pub fn verifies_signature(&self) -> bool {
+        self.verify_signature
+    }
+}
+
+/// Why a token was refused. Only for debug logs and tests: callers always
+/// get the same [`AuthError::InvalidCredentials`](crate::AuthError::InvalidCredentials).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JwtRejection {
+    /// Longer than the configured cap.
+    #[error("token too long")]
+    TooLong,
+    /// Header longer than the configured cap.
+    #[error("header too long")]
+    HeaderTooLong,
+    /// Not three segments, bad base64url, or bad JSON.
+    #[error("malformed token: {0}")]
+    Malformed(&'static str),
+    /// `alg: none`, in any spelling.
+    #[error("unsigned token (alg none)")]
+    AlgNone,
+    /// An algorithm name this crate does not verify.
+    #[error("unsupported algorithm")]
+    UnsupportedAlgorithm,
+    /// The header's `alg` is not the selected key's.
+    #[error("algorithm does not match the key")]
+    AlgorithmMismatch,
+    /// A `crit` header: no extension is understood.
+    #[error("critical header extension")]
+    CriticalHeader,
+    /// The `typ` header is missing or not the expected one.
+    #[error("unexpected typ")]
+    BadType,
+    /// No key for the token's `kid`.
+    #[error("unknown key")]
+    UnknownKey,
+    /// The signature does not verify.
+    #[error("bad signature")]
+    BadSignature,
+    /// A required claim is missing.
+    #[error("missing claim `{0}`")]
+    MissingClaim(String),
+    /// A registered claim has the wrong JSON type.
+    #[error("claim `{0}` has the wrong type")]
+    WrongClaimType(&'static str),
+    /// Past `exp`.
+    #[error("expired")]
+    Expired,
+    /// Before `nbf`.
+    #[error("not yet valid")]
+    NotYetValid,
+    /// `iat` in the future.
+    #[error("issued in the future")]
+    IssuedInFuture,
+    /// Lifetime over the configured maximum.
+    #[error("lifetime too long")]
+    LifetimeTooLong,
+    /// `aud` does not name an accepted audience (or no audience is configured).
+    #[error("audience not accepted")]
+    BadAudience,
+    /// `iss` is not an accepted issuer.
+    #[error("issuer not accepted")]
+    BadIssuer,
+}
+
+#[derive(Deserialize)]
+struct RawHeader {
+    alg: Option<String>,
+    kid: Option<String>,
+    typ: Option<String>,
+    crit: Option<IgnoredAny>,
+}
+
+/// A token that passed validation: its header facts and claims.
+#[derive(Debug, Clone)]
+pub struct ValidToken {
+    /// The header's `kid`.
+    pub kid: Option<String>,
+    /// The claims.
+    pub claims: Map<String, Value>,
+}
+
+/// Validates compact JWS tokens against a [`KeySet`] and a [`Validation`].
+#[derive(Debug, Clone)]
+pub struct JwtValidator {
+    keys: Arc<KeySet>,
+    validation: Validation,
+    clock: Arc<dyn Clock>,
+}
+
+impl JwtValidator {
+    /// A validator on the system clock.
+    pub fn new(keys: impl Into<Arc<KeySet>>, validation: Validation) -> Self {
+        Self {
+            keys: keys.into(),
+            validation,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// Replaces the clock.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The key set.
+    pub fn keys(&self) -> &Arc<KeySet> {
+        &self.keys
+    }
+
+    /// The validation options.
+    pub fn validation(&self) -> &Validation {
+        &self.validation
+    }
+
+    /// Validates against the validator's own keys.
+    pub fn validate(&self, token: &str) -> Result<ValidToken, JwtRejection> {
+        self.validate_with(token, &self.keys)
+    }
+
+    /// Validates against `keys` (e.g. keys a before-authentication hook chose).
+    pub fn validate_with(&self, token: &str, keys: &KeySet) -> Result<ValidToken, JwtRejection> {
+        let v = &self.validation;
+        if token.len() > v.max_token_len {
+            return Err(JwtRejection::TooLong);
+        }
+        let mut parts = token.split('.');
+        let (Some(header_b64), Some(payload_b64), Some(sig_b64), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(JwtRejection::Malformed("not three segments"));
+        };
+        if header_b64.len() > v.max_header_len {
+            return Err(JwtRejection::HeaderTooLong);
+        }
+        let header_json = b64(header_b64, "header")?;
+        let header: RawHeader = serde_json::from_slice(&header_json)
+            .map_err(|_| JwtRejection::Malformed("header JSON"))?;
+        let alg = header.alg.ok_or(JwtRejection::Malformed("no alg"))?;
+        if alg.eq_ignore_ascii_case("none") {
+            return Err(JwtRejection::AlgNone);
+        }
+        let alg = Algorithm::from_name(&alg).ok_or(JwtRejection::UnsupportedAlgorithm)?;
+        if header.crit.is_some() {
+            return Err(JwtRejection::CriticalHeader);
+        }
+        if let Some(want) = &v.typ {
+            let got = header.typ.as_deref().ok_or(JwtRejection::BadType)?;
+            let got = strip_prefix_ci(got, "application/");
+            let want = strip_prefix_ci(want, "application/");
+            if !got.eq_ignore_ascii_case(want) {
+                return Err(JwtRejection::BadType);
+            }
+        }
+        let key = keys
+            .select(header.kid.as_deref())
+            .ok_or(JwtRejection::UnknownKey)?;
+        if key.algorithm() != alg {
+            return Err(JwtRejection::AlgorithmMismatch);
+        }
+        if v.verify_signature {
+            let signature = b64(sig_b64, "signature")?;
+            let signed_len = header_b64.len() + 1 + payload_b64.len();
+            if !key.verify(&token.as_bytes()[..signed_len], &signature) {
+                return Err(JwtRejection::BadSignature);
+            }
+        }
+        let payload = b64(payload_b64, "payload")?;
+        let claims: Map<String, Value> = serde_json::from_slice(&payload)
+            .map_err(|_| JwtRejection::Malformed("claims are not a JSON object"))?;
+        self.check_claims(&claims)?;
+        Ok(ValidToken {
+            kid: header.kid,
+            claims,
+        })
+    }
+
+    fn check_claims(&self, claims: &Map<String, Value>) -> Result<(), JwtRejection> {
+        let v = &self.validation;
+        let now = self.clock.now();
+        for name in &v.required {
+            if !claims.contains_key(name) {
+                return Err(JwtRejection::MissingClaim(name.clone()));
+            }
+        }
+        let exp = numeric(claims, "exp")?;
+        let nbf = numeric(claims, "nbf")?;
+        let iat = numeric(claims, "iat")?;
+        for name in ["sub", "jti"] {
+            if claims.get(name).is_some_and(|c| !c.is_string()) {
+                return Err(JwtRejection::WrongClaimType(if name == "sub" {
+                    "sub"
+                } else {
+                    "jti"
+                }));
+            }
+        }
+        if let Some(exp) = exp
+            && v.verify_exp
+            && exp <= now - v.leeway
+        {
+            return Err(JwtRejection::Expired);
+        }
+        if let Some(nbf) = nbf
+            && v.verify_nbf
+            && nbf > now + v.leeway
+        {
+            return Err(JwtRejection::NotYetValid);
+        }
+        if let Some(iat) = iat
+            && v.verify_iat
+            && iat > now + v.leeway
+        {
+            return Err(JwtRejection::IssuedInFuture);
+        }
+        if let (Some(max), Some(exp)) = (v.max_lifetime, exp)
+            && exp.saturating_sub(iat.unwrap_or(now)) > max
+        {
+            return Err(JwtRejection::LifetimeTooLong);
+        }
+
+        let iss = match claims.get("iss") {
+            None => None,
+            Some(Value::String(s)) => Some(s.as_str()),
+            Some(_) => return Err(JwtRejection::WrongClaimType("iss")),
+        };
+        if v.verify_iss && !v.issuer.is_empty() {
+            let iss = iss.ok_or_else(|| JwtRejection::MissingClaim("iss".into()))?;
+            if !v.issuer.contains(iss) {
+                return Err(JwtRejection::BadIssuer);
+            }
+        }
+
+        let aud: Option<Vec<&str>> = match claims.get("aud") {
+            None => None,
+            Some(Value::String(s)) => Some(vec![s.as_str()]),
+            Some(Value::Array(items)) => Some(
+                items
+                    .iter()
+                    .map(|i| i.as_str().ok_or(JwtRejection::WrongClaimType("aud")))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Some(_) => return Err(JwtRejection::WrongClaimType("aud")),
+        };
+        if v.verify_aud {
+            match (aud, v.audience.is_empty()) {
+                (None, false) => return Err(JwtRejection::MissingClaim("aud".into())),
+                (Some(aud), false) if !aud.iter().any(|a| v.audience.contains(*a)) => {
+                    return Err(JwtRejection::BadAudience);
+                }
+                // A token addressed to an audience, checked by a service that
+                // has none configured, is not for us (RFC 7519 §4.1.3).
+                (Some(_), true) => return Err(JwtRejection::BadAudience),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> &'a str {
+    match s.get(..prefix.len()) {
+        Some(head) if head.eq_ignore_ascii_case(prefix) => &s[prefix.len()..],
+        _ => s,
+    }
+}
+
+fn b64(segment: &str, what: &'static str) -> Result<Vec<u8>, JwtRejection> {
+    URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| JwtRejection::Malformed(what))
+}
+
+/// A NumericDate claim: a JSON number (fractions truncated), or absent.
+fn numeric(claims: &Map<String, Value>, name: &'static str) -> Result<Option<i64>, JwtRejection> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
+            .map(Some)
+            .ok_or(JwtRejection::WrongClaimType(name)),
+        Some(_) => Err(JwtRejection::WrongClaimType(name)),
+    }
+}

@@ -1,0 +1,499 @@
+//! Settings from environment variables and TOML files.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::apikey::ApiKeyHandler;
+use crate::jwt::{
+    Algorithm, DEFAULT_TOKEN_MINUTES, JwtKey, KeyError, KeySet, TokenIssuer, Validation,
+};
+
+/// The default environment-variable prefix.
+pub const DEFAULT_PREFIX: &str = "AUTH_";
+
+/// The shortest JWT secret accepted, in bytes.
+pub const MIN_JWT_SECRET_LEN: usize = 32;
+
+/// A settings problem; each is reported at start-up with what to fix.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SettingsError {
+    /// No JWT secret, outside development mode.
+    #[error(
+        "no JWT secret: set {var} to a random string of at least {MIN_JWT_SECRET_LEN} bytes \
+         (e.g. `openssl rand -base64 48`), or enable development mode ({dev_var}=true) to use a \
+         random secret that changes at every start"
+    )]
+    MissingJwtSecret {
+        /// The variable to set.
+        var: String,
+        /// The development-mode variable.
+        dev_var: String,
+    },
+    /// A JWT secret shorter than [`MIN_JWT_SECRET_LEN`].
+    #[error(
+        "the JWT secret in {var} is {len} bytes long; it must be at least {MIN_JWT_SECRET_LEN}"
+    )]
+    ShortJwtSecret {
+        /// The variable holding it.
+        var: String,
+        /// Its length.
+        len: usize,
+    },
+    /// An asymmetric algorithm without a private key file.
+    #[error("{alg} signs with a private key: set {var} to the path of a PEM private key")]
+    MissingPrivateKey {
+        /// The algorithm.
+        alg: Algorithm,
+        /// The variable to set.
+        var: String,
+    },
+    /// A value that does not parse.
+    #[error("{var}: {reason}")]
+    Invalid {
+        /// The variable or key.
+        var: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The settings file could not be read or parsed.
+    #[error("settings file {path}: {reason}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A key could not be loaded.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+}
+
+/// Auth settings: API keys, the JWT secret or key, token lifetime.
+///
+/// From the environment with a prefix (default `AUTH_`):
+///
+/// | variable | meaning | default |
+/// |---|---|---|
+/// | `AUTH_API_KEY` | key for HTTP requests | none: HTTP not locked by a key |
+/// | `AUTH_API_KEY_WS` | key for WebSocket upgrades | none |
+/// | `AUTH_JWT_SECRET` | HMAC secret, at least 32 bytes | required unless development mode |
+/// | `AUTH_JWT_ALGORITHM` | `HS256` ... `EdDSA` | `HS256` |
+/// | `AUTH_JWT_PRIVATE_KEY_FILE` | PEM private key for RS/PS/ES/EdDSA | |
+/// | `AUTH_JWT_EXPIRE_MINUTES` | access-token lifetime | 1440 |
+/// | `AUTH_JWT_ISSUER`, `AUTH_JWT_AUDIENCE` | `iss` and `aud` | none |
+/// | `AUTH_DEV_MODE` | `true`: a random secret when none is set | `false` |
+///
+/// or from a TOML file with the same names in lower case and without the
+/// prefix (`api_key = "..."`); environment variables override the file.
+/// `Debug` never shows a secret.
+///
+/// ```
+/// use auth_core::Settings;
+///
+/// let s = Settings::from_vars("APP_", [("APP_API_KEY", "k"), ("APP_JWT_EXPIRE_MINUTES", "60")]).unwrap();
+/// assert_eq!(s.jwt_expire_minutes, 60);
+/// assert!(!format!("{s:?}").contains("\"k\""));
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Key for HTTP requests.
+    pub api_key: Option<SecretString>,
+    /// Key for WebSocket upgrades.
+    pub api_key_ws: Option<SecretString>,
+    /// HMAC secret.
+    pub jwt_secret: Option<SecretString>,
+    /// Signing algorithm.
+    pub jwt_algorithm: Algorithm,
+    /// PEM private key for asymmetric algorithms.
+    pub jwt_private_key_file: Option<PathBuf>,
+    /// Access-token lifetime in minutes.
+    pub jwt_expire_minutes: u64,
+    /// `iss` of minted tokens, required of presented ones.
+    pub jwt_issuer: Option<String>,
+    /// `aud` of minted tokens, required of presented ones.
+    pub jwt_audience: Option<String>,
+    /// Development mode: a random JWT secret when none is set.
+    pub dev_mode: bool,
+    /// The prefix the settings were read with, to name variables in messages.
+    #[serde(skip)]
+    prefix: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            api_key: None,
+            api_key_ws: None,
+            jwt_secret: None,
+            jwt_algorithm: Algorithm::HS256,
+            jwt_private_key_file: None,
+            jwt_expire_minutes: DEFAULT_TOKEN_MINUTES,
+            jwt_issuer: None,
+            jwt_audience: None,
+            dev_mode: false,
+            prefix: DEFAULT_PREFIX.to_owned(),
+        }
+    }
+}
+
+impl Settings {
+    /// Reads `AUTH_*` variables from the process environment.
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::from_env_prefixed(DEFAULT_PREFIX)
+    }
+
+    /// Reads variables with this prefix from the process environment.
+    pub fn from_env_prefixed(prefix: &str) -> Result<Self, SettingsError> {
+        Self::default()
+            .with_prefix(prefix)
+            .merge_vars(std::env::vars())
+    }
+
+    /// Reads variables with this prefix from the given pairs (for tests and
+    /// for callers that gather variables themselves).
+    pub fn from_vars<I, K, V>(prefix: &str, vars: I) -> Result<Self, SettingsError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        Self::default().with_prefix(prefix).merge_vars(vars)
+    }
+
+    /// Parses TOML text.
+    pub fn from_toml_str(text: &str) -> Result<Self, SettingsError> {
+        toml::from_str(text).map_err(|e| SettingsError::File {
+            path: PathBuf::from("<string>"),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Reads a TOML file.
+    pub fn from_toml_file(path: impl AsRef<Path>) -> Result<Self, SettingsError> {
+        let path = path.as_ref();
+        let file_err = |reason: String| SettingsError::File {
+            path: path.to_owned(),
+            reason,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| file_err(e.to_string()))?;
+        toml::from_str(&text).map_err(|e| file_err(e.message().to_owned()))
+    }
+
+    /// Reads a TOML file, then lets `PREFIX*` environment variables override it.
+    pub fn load(path: impl AsRef<Path>, prefix: &str) -> Result<Self, SettingsError> {
+        Self::from_toml_file(path)?
+            .with_prefix(prefix)
+            .merge_vars(std::env::vars())
+    }
+
+    fn with_prefix(mut self, prefix: &str) -> Self {
+        self.prefix = prefix.to_owned();
+        self
+    }
+
+    fn var(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    /// Overrides these settings with `PREFIX*` pairs; empty values count as unset.
+    pub fn merge_vars<I, K, V>(mut self, vars: I) -> Result<Self, SettingsError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        for (key, value) in vars {
+            let Some(name) = key.as_ref().strip_prefix(&self.prefix) else {
+                continue;
+            };
+            let value = value.as_ref();
+            if value.is_empty() {
+                continue;
+            }
+            let invalid = |reason: String| SettingsError::Invalid {
+                var: key.as_ref().to_owned(),
+                reason,
+            };
+            match name {
+                "API_KEY" => self.api_key = Some(value.into()),
+                "API_KEY_WS" => self.api_key_ws = Some(value.into()),
+                "JWT_SECRET" => self.jwt_secret = Some(value.into()),
+                "JWT_ALGORITHM" => {
+                    self.jwt_algorithm = value
+                        .parse()
+                        .map_err(|e: KeyError| invalid(e.to_string()))?;
+                }
+                "JWT_PRIVATE_KEY_FILE" => self.jwt_private_key_file = Some(value.into()),
+                "JWT_EXPIRE_MINUTES" => {
+                    self.jwt_expire_minutes =
+                        value.parse().ok().filter(|m| *m > 0).ok_or_else(|| {
+                            invalid(format!("`{value}` is not a positive number of minutes"))
+                        })?;
+                }
+                "JWT_ISSUER" => self.jwt_issuer = Some(value.to_owned()),
+                "JWT_AUDIENCE" => self.jwt_audience = Some(value.to_owned()),
+                "DEV_MODE" => {
+                    self.dev_mode = match value.to_ascii_lowercase().as_str() {
+                        "1" | "true" | "yes" | "on" => true,
+                        "0" | "false" | "no" | "off" => false,
+                        _ => return Err(invalid(format!("`{value}` is not true or false"))),
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(self)
+    }
+
+    /// Turns development mode on or off.
+    #[must_use]
+    pub fn development(mut self, on: bool) -> Self {
+        self.dev_mode = on;
+        self
+    }
+
+    /// The API-key handler, when at least one key is set.
+    pub fn api_key_handler(&self) -> Option<ApiKeyHandler> {
+        if self.api_key.is_none() && self.api_key_ws.is_none() {
+            return None;
+        }
+        let mut b = ApiKeyHandler::builder();
+        if let Some(k) = &self.api_key {
+            b = b.http_key(k.clone());
+        }
+        if let Some(k) = &self.api_key_ws {
+            b = b.ws_key(k.clone());
+        }
+        Some(b.build())
+    }
+
+    /// The signing and verification keys.
+    ///
+    /// HMAC algorithms take the secret, which must be set and at least 32
+    /// bytes, unless development mode is on: then a random 64-byte secret is
+    /// made (tokens die with the process) and a warning is logged, without
+    /// the secret. Other algorithms read the PEM private key file.
+    pub fn jwt_keys(&self) -> Result<Arc<KeySet>, SettingsError> {
+        let alg = self.jwt_algorithm;
+        if !alg.is_hmac() {
+            let var = self.var("JWT_PRIVATE_KEY_FILE");
+            let path = self.jwt_private_key_file.as_ref().ok_or_else(|| {
+                SettingsError::MissingPrivateKey {
+                    alg,
+                    var: var.clone(),
+                }
+            })?;
+            let pem = std::fs::read(path).map_err(|e| SettingsError::Invalid {
+                var,
+                reason: format!("{}: {e}", path.display()),
+            })?;
+            return Ok(Arc::new(KeySet::single(JwtKey::from_private_pem(
+                alg, &pem,
+            )?)));
+        }
+        let key = match &self.jwt_secret {
+            Some(secret) => {
+                let secret = secret.expose_secret().as_bytes();
+                if secret.len() < MIN_JWT_SECRET_LEN {
+                    return Err(SettingsError::ShortJwtSecret {
+                        var: self.var("JWT_SECRET"),
+                        len: secret.len(),
+                    });
+                }
+                JwtKey::hmac(alg, secret)?
+            }
+            None if self.dev_mode => {
+                tracing::warn!(
+                    "development mode: no {} set, signing tokens with a random secret; \
+                     tokens will not survive a restart",
+                    self.var("JWT_SECRET")
+                );
+                let mut secret = [0u8; 64];
+                aws_lc_rs::rand::fill(&mut secret).map_err(|_| SettingsError::Invalid {
+                    var: self.var("JWT_SECRET"),
+                    reason: "the system random number generator failed".into(),
+                })?;
+                JwtKey::hmac(alg, &secret)?
+            }
+            None => {
+                return Err(SettingsError::MissingJwtSecret {
+                    var: self.var("JWT_SECRET"),
+                    dev_var: self.var("DEV_MODE"),
+                });
+            }
+        };
+        Ok(Arc::new(KeySet::single(key)))
+    }
+
+    /// The validation options these settings imply (issuer and audience when set).
+    pub fn validation(&self) -> Validation {
+        let mut v = Validation::new();
+        if let Some(iss) = &self.jwt_issuer {
+            v = v.issuer(iss.clone());
+        }
+        if let Some(aud) = &self.jwt_audience {
+            v = v.audience(aud.clone());
+        }
+        v
+    }
+
+    /// A token issuer over `keys`, with the configured lifetime, issuer and audience.
+    pub fn token_issuer(&self, keys: Arc<KeySet>) -> Result<TokenIssuer, SettingsError> {
+        let mut issuer = TokenIssuer::new(keys, None)?.lifetime_minutes(self.jwt_expire_minutes);
+        if let Some(iss) = &self.jwt_issuer {
+            issuer = issuer.issuer(iss.clone());
+        }
+        if let Some(aud) = &self.jwt_audience {
+            issuer = issuer.audience(aud.clone());
+        }
+        Ok(issuer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef-long-enough";
+
+    #[test]
+    fn reads_prefixed_variables_and_ignores_others() {
+        let s = Settings::from_vars(
+            "CCAT_",
+            [
+                ("CCAT_API_KEY", "http"),
+                ("CCAT_API_KEY_WS", "ws"),
+                ("CCAT_JWT_SECRET", SECRET),
+                ("CCAT_JWT_ALGORITHM", "HS512"),
+                ("CCAT_JWT_EXPIRE_MINUTES", "15"),
+                ("AUTH_API_KEY", "other-prefix"),
+            ],
+        )
+        .expect("valid");
+        assert_eq!(
+            s.api_key
+                .as_ref()
+                .map(|k| k.expose_secret().to_owned())
+                .as_deref(),
+            Some("http")
+        );
+        assert_eq!(
+            s.api_key_ws
+                .as_ref()
+                .map(|k| k.expose_secret().to_owned())
+                .as_deref(),
+            Some("ws")
+        );
+        assert_eq!(s.jwt_algorithm, Algorithm::HS512);
+        assert_eq!(s.jwt_expire_minutes, 15);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let e = Settings::from_vars("AUTH_", [("AUTH_JWT_EXPIRE_MINUTES", "soon")])
+            .expect_err("invalid");
+        assert!(e.to_string().contains("AUTH_JWT_EXPIRE_MINUTES"), "{e}");
+        let e =
+            Settings::from_vars("AUTH_", [("AUTH_JWT_ALGORITHM", "none")]).expect_err("invalid");
+        assert!(e.to_string().contains("AUTH_JWT_ALGORITHM"), "{e}");
+        let e = Settings::from_vars("AUTH_", [("AUTH_DEV_MODE", "maybe")]).expect_err("invalid");
+        assert!(e.to_string().contains("AUTH_DEV_MODE"), "{e}");
+    }
+
+    #[test]
+    fn missing_jwt_secret_refuses_to_start_with_a_clear_message() {
+        let s = Settings::from_vars("AUTH_", [("AUTH_API_KEY", "k")]).expect("valid");
+        let e = s.jwt_keys().expect_err("refused");
+        let msg = e.to_string();
+        assert!(
+            msg.contains("AUTH_JWT_SECRET") && msg.contains("AUTH_DEV_MODE"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn short_jwt_secret_refuses_to_start() {
+        let s = Settings::from_vars("AUTH_", [("AUTH_JWT_SECRET", "too-short")]).expect("valid");
+        assert!(matches!(
+            s.jwt_keys(),
+            Err(SettingsError::ShortJwtSecret { len: 9, .. })
+        ));
+    }
+
+    #[test]
+    fn development_mode_makes_a_random_secret_each_time() {
+        let s = Settings::from_vars("AUTH_", [("AUTH_DEV_MODE", "true")]).expect("valid");
+        let a = s
+            .token_issuer(s.jwt_keys().expect("dev key"))
+            .expect("issuer");
+        let b_keys = s.jwt_keys().expect("dev key");
+        let token = a
+            .issue(&crate::Principal::new("u", crate::AuthMethod::Basic))
+            .expect("token");
+        let other = crate::jwt::JwtValidator::new(b_keys, Validation::new());
+        assert_eq!(
+            other
+                .validate(token.expose())
+                .expect_err("different secret"),
+            crate::jwt::JwtRejection::BadSignature
+        );
+    }
+
+    #[test]
+    fn asymmetric_algorithm_needs_a_private_key_file() {
+        let s = Settings::from_vars("AUTH_", [("AUTH_JWT_ALGORITHM", "ES256")]).expect("valid");
+        let e = s.jwt_keys().expect_err("refused");
+        assert!(e.to_string().contains("AUTH_JWT_PRIVATE_KEY_FILE"), "{e}");
+    }
+
+    #[test]
+    fn toml_file_is_read_and_environment_overrides_it() {
+        let text = format!(
+            "api_key = \"from-file\"\njwt_secret = \"{SECRET}\"\njwt_expire_minutes = 30\n"
+        );
+        let s = Settings::from_toml_str(&text)
+            .expect("valid")
+            .with_prefix("AUTH_")
+            .merge_vars([("AUTH_API_KEY", "from-env")])
+            .expect("valid");
+        assert_eq!(
+            s.api_key
+                .as_ref()
+                .map(|k| k.expose_secret().to_owned())
+                .as_deref(),
+            Some("from-env")
+        );
+        assert_eq!(s.jwt_expire_minutes, 30);
+        assert!(s.jwt_keys().is_ok());
+    }
+
+    #[test]
+    fn toml_typos_are_errors() {
+        let e = Settings::from_toml_str("api_kee = \"x\"").expect_err("unknown key");
+        assert!(e.to_string().contains("api_kee"), "{e}");
+    }
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let s = Settings::from_vars(
+            "AUTH_",
+            [
+                ("AUTH_API_KEY", "HTTPSECRET"),
+                ("AUTH_API_KEY_WS", "WSSECRET"),
+                ("AUTH_JWT_SECRET", SECRET),
+            ],
+        )
+        .expect("valid");
+        let dbg = format!("{s:?}");
+        for secret in ["HTTPSECRET", "WSSECRET", SECRET] {
+            assert!(!dbg.contains(secret), "{dbg}");
+        }
+        assert!(!format!("{:?}", s.jwt_keys().expect("key")).contains(SECRET));
+        assert!(!format!("{:?}", s.api_key_handler()).contains("HTTPSECRET"));
+    }
+}
