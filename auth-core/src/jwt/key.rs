@@ -28,9 +28,10 @@ pub enum KeyError {
         /// The length given.
         got: usize,
     },
-    /// An RSA key below [`MIN_RSA_BITS`].
-    #[error("RSA keys must have at least {MIN_RSA_BITS} bits, got {0}")]
-    WeakRsa(usize),
+    /// An RSA key below [`MIN_RSA_BITS`], with its size when it is known
+    /// (a private key the backend refuses as too small does not tell).
+    #[error("RSA keys must have at least {MIN_RSA_BITS} bits{}", .0.map(|b| format!(", got {b}")).unwrap_or_default())]
+    WeakRsa(Option<usize>),
     /// The key material does not fit the algorithm (wrong family, curve or length).
     #[error("the key does not fit {0:?}: {1}")]
     Mismatch(Algorithm, String),
@@ -222,12 +223,12 @@ fn ecdsa_signing(alg: Algorithm) -> Option<&'static sig::EcdsaSigningAlgorithm> 
 }
 
 enum Verifier {
-    Hmac(hmac::Key),
+    Hmac(Box<hmac::Key>),
     Public(ParsedPublicKey),
 }
 
 enum Signer {
-    Hmac(hmac::Key),
+    Hmac(Box<hmac::Key>),
     Rsa(sig::RsaKeyPair),
     Ec(sig::EcdsaKeyPair),
     Ed(sig::Ed25519KeyPair),
@@ -285,8 +286,8 @@ impl JwtKey {
         Ok(Self {
             kid: None,
             alg,
-            verifier: Verifier::Hmac(hmac::Key::new(hmac_alg, secret)),
-            signer: Some(Signer::Hmac(hmac::Key::new(hmac_alg, secret))),
+            verifier: Verifier::Hmac(Box::new(hmac::Key::new(hmac_alg, secret))),
+            signer: Some(Signer::Hmac(Box::new(hmac::Key::new(hmac_alg, secret)))),
             public_jwk: None,
         })
     }
@@ -345,7 +346,7 @@ impl JwtKey {
     pub fn from_private_pem(alg: Algorithm, pem_text: &[u8]) -> Result<Self, KeyError> {
         let block = pem::parse(pem_text).map_err(|e| KeyError::Invalid(e.to_string()))?;
         let der = block.contents();
-        let bad = |e: aws_lc_rs::error::KeyRejected| KeyError::Invalid(e.to_string());
+        let bad = rejected;
         let signer = match (block.tag(), family(alg)) {
             ("PRIVATE KEY", Family::Rsa) => {
                 Signer::Rsa(sig::RsaKeyPair::from_pkcs8(der).map_err(bad)?)
@@ -382,7 +383,7 @@ impl JwtKey {
 
     /// A signing key from a PKCS#8 DER document (RSA, EC or Ed25519).
     pub fn from_pkcs8_der(alg: Algorithm, der: &[u8]) -> Result<Self, KeyError> {
-        let bad = |e: aws_lc_rs::error::KeyRejected| KeyError::Invalid(e.to_string());
+        let bad = rejected;
         let signer = match family(alg) {
             Family::Rsa => Signer::Rsa(sig::RsaKeyPair::from_pkcs8(der).map_err(bad)?),
             Family::Ec => Signer::Ec(
@@ -590,9 +591,18 @@ impl JwtKey {
     }
 }
 
+/// A key the crypto backend refused; its "too small" means an RSA key under 2048 bits.
+fn rejected(e: aws_lc_rs::error::KeyRejected) -> KeyError {
+    if e.description_() == "TooSmall" {
+        KeyError::WeakRsa(None)
+    } else {
+        KeyError::Invalid(e.to_string())
+    }
+}
+
 fn check_rsa_bits(bits: usize) -> Result<(), KeyError> {
     if bits < MIN_RSA_BITS {
-        Err(KeyError::WeakRsa(bits))
+        Err(KeyError::WeakRsa(Some(bits)))
     } else {
         Ok(())
     }
