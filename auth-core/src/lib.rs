@@ -12,8 +12,11 @@ pub mod password;
 pub mod permission;
 pub mod pipeline;
 pub mod principal;
+pub mod revocation;
+pub mod session;
 pub mod settings;
 pub mod store;
+pub mod throttle;
 
 pub use apikey::{ApiKeyHandler, ApiKeyHandlerBuilder, DEFAULT_USER_ID};
 pub use async_trait::async_trait;

@@ -49,6 +49,9 @@ pub trait UserStore: Send + Sync + 'static {
     /// The user with this login name, if any. An `Err` means the store could
     /// not answer, and denies the request.
     async fn find_by_username(&self, username: &str) -> AuthResult<Option<UserRecord>>;
+
+    /// The user with this id, if any.
+    async fn find_by_id(&self, id: &str) -> AuthResult<Option<UserRecord>>;
 }
 
 /// A user store in memory, for tests, examples and small fixed user lists.
@@ -132,6 +135,16 @@ impl UserStore for MemoryUserStore {
             .read()
             .map_err(|_| AuthError::Unavailable("user store lock poisoned".into()))?
             .get(username)
+            .cloned())
+    }
+
+    async fn find_by_id(&self, id: &str) -> AuthResult<Option<UserRecord>> {
+        Ok(self
+            .users
+            .read()
+            .map_err(|_| AuthError::Unavailable("user store lock poisoned".into()))?
+            .values()
+            .find(|u| u.id == id)
             .cloned())
     }
 }

@@ -937,3 +937,23 @@ fn issued_tokens_carry_the_documented_claims() {
     assert_eq!(a.expires_in(), 1440 * 60);
     assert_ne!(a.jti, b.jti);
 }
+
+#[test]
+fn rsa_exponents_below_3_or_even_and_private_jwks_fail_at_load() {
+    let public = rsa_public(Algorithm::RS256).public_jwk().expect("jwk");
+    assert!(JwtKey::from_jwk(&public).is_ok());
+    for e in ["AQ", "Ag", "AAE", "AQAA", ""] {
+        let mut jwk = public.clone();
+        jwk["e"] = e.into();
+        assert!(
+            matches!(JwtKey::from_jwk(&jwk), Err(KeyError::Invalid(ref m)) if m.contains("exponent")),
+            "e = {e:?}"
+        );
+    }
+    let mut with_private = signing_key(Algorithm::ES256).public_jwk().expect("jwk");
+    assert!(JwtKey::from_jwk(&with_private).is_ok());
+    with_private["d"] = URL_SAFE_NO_PAD.encode([5u8; 32]).into();
+    assert!(
+        matches!(JwtKey::from_jwk(&with_private), Err(KeyError::Invalid(ref m)) if m.contains("private"))
+    );
+}

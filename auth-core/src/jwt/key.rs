@@ -319,6 +319,7 @@ impl JwtKey {
                 let public = aws_lc_rs::rsa::PublicKey::from_der(der)
                     .map_err(|e| KeyError::Invalid(e.to_string()))?;
                 check_rsa_bits(public.modulus_len() * 8)?;
+                check_rsa_exponent(public.exponent().big_endian_without_leading_zero())?;
                 rsa_jwk(
                     public.modulus().big_endian_without_leading_zero(),
                     public.exponent().big_endian_without_leading_zero(),
@@ -469,12 +470,18 @@ impl JwtKey {
             }
         }
         let kty = text("kty")?.ok_or_else(|| KeyError::Invalid("the JWK has no `kty`".into()))?;
+        if kty != "oct" && obj.contains_key("d") {
+            return Err(KeyError::Invalid(
+                "the JWK holds a private key (`d`): publish and load only the public part".into(),
+            ));
+        }
         let mut key = match (kty, family(alg)) {
             ("oct", Family::Hmac) => Self::hmac(alg, &bytes("k")?)?,
             ("RSA", Family::Rsa) => {
                 let (n, e) = (bytes("n")?, bytes("e")?);
                 let n_trim = strip_leading_zeros(&n);
                 check_rsa_bits(n_trim.len() * 8)?;
+                check_rsa_exponent(strip_leading_zeros(&e))?;
                 let params = rsa_params(alg).ok_or(KeyError::Unsupported(format!("{alg:?}")))?;
                 let parsed = sig::RsaPublicKeyComponents {
                     n: n_trim,
@@ -605,6 +612,20 @@ fn check_rsa_bits(bits: usize) -> Result<(), KeyError> {
         Err(KeyError::WeakRsa(Some(bits)))
     } else {
         Ok(())
+    }
+}
+
+/// A public exponent must be odd and at least 3: `e = 1` makes every
+/// "signature" equal its message.
+fn check_rsa_exponent(e: &[u8]) -> Result<(), KeyError> {
+    let odd = e.last().is_some_and(|b| b & 1 == 1);
+    let at_least_3 = e.len() > 1 || e.first().is_some_and(|b| *b >= 3);
+    if odd && at_least_3 {
+        Ok(())
+    } else {
+        Err(KeyError::Invalid(
+            "the RSA public exponent must be odd and at least 3".into(),
+        ))
     }
 }
 

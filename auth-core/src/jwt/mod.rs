@@ -38,6 +38,7 @@ use crate::error::{AuthError, AuthResult};
 use crate::handler::AuthHandler;
 use crate::permission::{PermissionSet, Scope};
 use crate::principal::{AuthMethod, Principal};
+use crate::revocation::RevocationCheck;
 
 /// Turns validated claims into a [`Principal`].
 pub trait ClaimsMapper: Send + Sync + 'static {
@@ -169,6 +170,7 @@ impl ClaimsMapper for DefaultClaimsMapper {
 pub struct JwtHandler {
     validator: JwtValidator,
     mapper: Arc<dyn ClaimsMapper>,
+    revocations: Option<Arc<dyn RevocationCheck>>,
 }
 
 impl std::fmt::Debug for JwtHandler {
@@ -193,7 +195,15 @@ impl JwtHandler {
         Self {
             validator,
             mapper: Arc::new(DefaultClaimsMapper),
+            revocations: None,
         }
+    }
+
+    /// Refuses tokens this check reports revoked (by `jti`, or by a user's cut-off time).
+    #[must_use]
+    pub fn with_revocations(mut self, revocations: Arc<dyn RevocationCheck>) -> Self {
+        self.revocations = Some(revocations);
+        self
     }
 
     /// Replaces the claims mapping.
@@ -225,7 +235,18 @@ impl AuthHandler for JwtHandler {
     async fn authorize_jwt(&self, token: &str, cx: &AuthContext) -> AuthResult<Option<Principal>> {
         let keys = cx.key_override().unwrap_or(self.validator.keys());
         match self.validator.validate_with(token, keys) {
-            Ok(valid) => self.mapper.map(&valid.claims).map(Some),
+            Ok(valid) => {
+                if let Some(revocations) = &self.revocations {
+                    let c = &valid.claims;
+                    let sub = c.get("sub").and_then(Value::as_str).unwrap_or_default();
+                    let jti = c.get("jti").and_then(Value::as_str);
+                    if revocations.is_revoked(jti, sub, c.get("iat").and_then(Value::as_i64)) {
+                        tracing::debug!("JWT refused: revoked");
+                        return Err(AuthError::InvalidCredentials);
+                    }
+                }
+                self.mapper.map(&valid.claims).map(Some)
+            }
             Err(JwtRejection::UnknownKey) => {
                 tracing::debug!("JWT names no key of this handler; passing it on");
                 Ok(None)

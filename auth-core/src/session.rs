@@ -1,0 +1,530 @@
+//! Logins, rotating refresh tokens with reuse detection, revocation and
+//! login throttling: the logic behind a token endpoint, without HTTP.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use aws_lc_rs::digest;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::credential::looks_like_jwt;
+use crate::error::{AuthError, AuthResult};
+use crate::jwt::{
+    Clock, IssuedToken, JwtValidator, SystemClock, TokenIssuer, Validation, random_id,
+};
+use crate::password::PasswordHasher;
+use crate::principal::{AuthMethod, Principal, RoleMap};
+use crate::revocation::MemoryRevocations;
+use crate::store::{UserRecord, UserStore};
+use crate::throttle::LoginThrottle;
+
+/// The SHA-256 of a refresh token: what stores keep instead of the token.
+pub type TokenHash = [u8; 32];
+
+/// Hashes a refresh token for storage. Refresh tokens carry 256 random bits,
+/// so a fast hash is enough: there is nothing to brute-force.
+pub fn hash_refresh_token(token: &str) -> TokenHash {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest::digest(&digest::SHA256, token.as_bytes()).as_ref());
+    out
+}
+
+/// One stored refresh token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshRecord {
+    /// The family: every token rotated from one login.
+    pub family: String,
+    /// The user's id.
+    pub user_id: String,
+    /// When this token was issued.
+    pub created_at: i64,
+    /// When this token expires (sliding lifetime, capped by the family's).
+    pub expires_at: i64,
+    /// When the family expires, however often it is rotated (absolute lifetime).
+    pub family_expires_at: i64,
+    /// Whether the token was already exchanged.
+    pub used: bool,
+}
+
+/// The outcome of presenting a refresh token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// The token was valid; it is now used and its successor stored.
+    Rotated(RefreshRecord),
+    /// The token was already used: its family has been revoked.
+    Reused {
+        /// The revoked family.
+        family: String,
+    },
+    /// Unknown, expired or revoked.
+    Invalid,
+}
+
+/// Where refresh tokens live. `rotate` must be atomic: of two concurrent
+/// rotations of one token, exactly one sees it unused.
+#[async_trait]
+pub trait RefreshStore: Send + Sync + 'static {
+    /// Stores a new token.
+    async fn insert(&self, hash: TokenHash, record: RefreshRecord) -> AuthResult<()>;
+
+    /// Consumes `presented` and stores `successor` in its family, in one step.
+    /// A token already used revokes its whole family.
+    async fn rotate(
+        &self,
+        presented: &TokenHash,
+        successor: TokenHash,
+        now: i64,
+        sliding_secs: i64,
+    ) -> AuthResult<Rotation>;
+
+    /// Revokes every token of a family; returns the family's user, if known.
+    async fn revoke_family(&self, family: &str) -> AuthResult<Option<String>>;
+
+    /// The family a token belongs to, if it is stored.
+    async fn family_of(&self, hash: &TokenHash) -> AuthResult<Option<String>>;
+
+    /// Revokes every token of a user.
+    async fn revoke_user(&self, user_id: &str) -> AuthResult<()>;
+}
+
+/// Refresh tokens in memory.
+#[derive(Debug, Default)]
+pub struct MemoryRefreshStore {
+    tokens: Mutex<HashMap<TokenHash, RefreshRecord>>,
+}
+
+impl MemoryRefreshStore {
+    fn lock(&self) -> AuthResult<std::sync::MutexGuard<'_, HashMap<TokenHash, RefreshRecord>>> {
+        self.tokens
+            .lock()
+            .map_err(|_| AuthError::Unavailable("refresh store lock poisoned".into()))
+    }
+}
+
+#[async_trait]
+impl RefreshStore for MemoryRefreshStore {
+    async fn insert(&self, hash: TokenHash, record: RefreshRecord) -> AuthResult<()> {
+        self.lock()?.insert(hash, record);
+        Ok(())
+    }
+
+    async fn rotate(
+        &self,
+        presented: &TokenHash,
+        successor: TokenHash,
+        now: i64,
+        sliding_secs: i64,
+    ) -> AuthResult<Rotation> {
+        let mut tokens = self.lock()?;
+        let Some(record) = tokens.get_mut(presented) else {
+            return Ok(Rotation::Invalid);
+        };
+        if record.used {
+            let family = record.family.clone();
+            tokens.retain(|_, r| r.family != family);
+            return Ok(Rotation::Reused { family });
+        }
+        if now >= record.expires_at || now >= record.family_expires_at {
+            return Ok(Rotation::Invalid);
+        }
+        record.used = true;
+        let next = RefreshRecord {
+            family: record.family.clone(),
+            user_id: record.user_id.clone(),
+            created_at: now,
+            expires_at: now
+                .saturating_add(sliding_secs)
+                .min(record.family_expires_at),
+            family_expires_at: record.family_expires_at,
+            used: false,
+        };
+        tokens.insert(successor, next.clone());
+        Ok(Rotation::Rotated(next))
+    }
+
+    async fn revoke_family(&self, family: &str) -> AuthResult<Option<String>> {
+        let mut tokens = self.lock()?;
+        let user = tokens
+            .values()
+            .find(|r| r.family == family)
+            .map(|r| r.user_id.clone());
+        tokens.retain(|_, r| r.family != family);
+        Ok(user)
+    }
+
+    async fn family_of(&self, hash: &TokenHash) -> AuthResult<Option<String>> {
+        Ok(self.lock()?.get(hash).map(|r| r.family.clone()))
+    }
+
+    async fn revoke_user(&self, user_id: &str) -> AuthResult<()> {
+        self.lock()?.retain(|_, r| r.user_id != user_id);
+        Ok(())
+    }
+}
+
+/// Refresh-token lifetimes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefreshPolicy {
+    /// Each token's lifetime from its issue (extended by every rotation).
+    pub sliding_secs: i64,
+    /// The family's lifetime from the login, however often it is rotated.
+    pub absolute_secs: i64,
+}
+
+impl Default for RefreshPolicy {
+    fn default() -> Self {
+        Self {
+            sliding_secs: 14 * 24 * 3600,
+            absolute_secs: 90 * 24 * 3600,
+        }
+    }
+}
+
+/// An access token and its refresh token.
+pub struct TokenPair {
+    /// The access token.
+    pub access: IssuedToken,
+    refresh: SecretString,
+    /// When the refresh token expires.
+    pub refresh_expires_at: i64,
+}
+
+impl TokenPair {
+    /// The opaque refresh token, to hand to the client.
+    pub fn refresh_token(&self) -> &str {
+        self.refresh.expose_secret()
+    }
+}
+
+impl std::fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenPair")
+            .field("access", &self.access)
+            .field("refresh", &"[REDACTED]")
+            .field("refresh_expires_at", &self.refresh_expires_at)
+            .finish()
+    }
+}
+
+/// Why a login did not give tokens.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoginError {
+    /// Wrong username or password, or a disabled user: one outcome for all.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// Too many failures from this (username, address): retry later.
+    #[error("too many failed logins; retry in {retry_after} s")]
+    Throttled {
+        /// Seconds to wait.
+        retry_after: i64,
+    },
+    /// Something else failed (store, hashing).
+    #[error(transparent)]
+    Other(AuthError),
+}
+
+impl From<AuthError> for LoginError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::InvalidCredentials | AuthError::MissingCredentials => {
+                Self::InvalidCredentials
+            }
+            other => Self::Other(other),
+        }
+    }
+}
+
+/// Mints token pairs at login, rotates refresh tokens, revokes.
+///
+/// Access tokens carry `sid`, the refresh family they belong to, so logout
+/// ends both. Revocations go to a [`MemoryRevocations`] the
+/// [`JwtHandler`](crate::JwtHandler) consults
+/// ([`with_revocations`](crate::JwtHandler::with_revocations)), so they take
+/// effect at once on this instance.
+pub struct TokenService {
+    issuer: TokenIssuer,
+    validator: JwtValidator,
+    users: Arc<dyn UserStore>,
+    refresh: Arc<dyn RefreshStore>,
+    revocations: Arc<MemoryRevocations>,
+    throttle: LoginThrottle,
+    hasher: PasswordHasher,
+    roles: RoleMap,
+    policy: RefreshPolicy,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for TokenService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenService")
+            .field("issuer", &self.issuer)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenService {
+    /// A service minting with `issuer`, checking passwords in `users`.
+    ///
+    /// Refresh tokens live in memory until [`with_refresh_store`](Self::with_refresh_store)
+    /// says otherwise.
+    pub fn new(issuer: TokenIssuer, users: Arc<dyn UserStore>) -> Self {
+        // Our own tokens, checked when revoked: signature and structure
+        // only, so an expired token can still be revoked.
+        let validator =
+            JwtValidator::new(issuer.keys().clone(), Validation::new().signature_only());
+        Self {
+            issuer,
+            validator,
+            users,
+            refresh: Arc::new(MemoryRefreshStore::default()),
+            revocations: Arc::new(MemoryRevocations::default()),
+            throttle: LoginThrottle::default(),
+            hasher: PasswordHasher::owasp(),
+            roles: RoleMap::new(),
+            policy: RefreshPolicy::default(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// Uses another refresh-token store.
+    #[must_use]
+    pub fn with_refresh_store(mut self, store: Arc<dyn RefreshStore>) -> Self {
+        self.refresh = store;
+        self
+    }
+
+    /// Uses this throttle.
+    #[must_use]
+    pub fn with_throttle(mut self, throttle: LoginThrottle) -> Self {
+        self.throttle = throttle;
+        self
+    }
+
+    /// The hasher for the dummy verification of unknown users; give it the
+    /// parameters the store's hashes use.
+    #[must_use]
+    pub fn with_hasher(mut self, hasher: PasswordHasher) -> Self {
+        self.hasher = hasher;
+        self
+    }
+
+    /// Expands role names when building the principal of a login.
+    #[must_use]
+    pub fn with_roles(mut self, roles: RoleMap) -> Self {
+        self.roles = roles;
+        self
+    }
+
+    /// Sets the refresh lifetimes.
+    #[must_use]
+    pub fn with_policy(mut self, policy: RefreshPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Replaces the clock (tests).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The revocation list to hand to the JWT handler.
+    pub fn revocations(&self) -> Arc<MemoryRevocations> {
+        self.revocations.clone()
+    }
+
+    /// The issuer.
+    pub fn issuer(&self) -> &TokenIssuer {
+        &self.issuer
+    }
+
+    /// Checks a username and password and mints a token pair.
+    ///
+    /// An unknown user costs the same time as a wrong password; failures per
+    /// (username, `client_addr`) are throttled.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        client_addr: &str,
+    ) -> Result<TokenPair, LoginError> {
+        let now = self.clock.now();
+        if let Err(retry_after) = self.throttle.check(username, client_addr, now) {
+            return Err(LoginError::Throttled { retry_after });
+        }
+        let user = self.users.find_by_username(username).await?;
+        let ok = self
+            .hasher
+            .verify(
+                password.to_owned(),
+                user.as_ref().map(|u| u.password_hash.clone()),
+            )
+            .await?;
+        match user {
+            Some(user) if ok && user.enabled => {
+                self.throttle.record_success(username, client_addr);
+                let family = random_id()?;
+                let pair = self
+                    .mint(
+                        &user,
+                        &family,
+                        now,
+                        now.saturating_add(self.policy.absolute_secs),
+                    )
+                    .await?;
+                Ok(pair)
+            }
+            _ => {
+                self.throttle.record_failure(username, client_addr, now);
+                Err(LoginError::InvalidCredentials)
+            }
+        }
+    }
+
+    /// Exchanges a refresh token for a new pair, rotating it. A token used
+    /// twice revokes its family (RFC 9700 reuse detection).
+    pub async fn refresh(&self, refresh_token: &str) -> AuthResult<TokenPair> {
+        let now = self.clock.now();
+        let successor = new_refresh_token()?;
+        let rotation = self
+            .refresh
+            .rotate(
+                &hash_refresh_token(refresh_token),
+                hash_refresh_token(successor.expose_secret()),
+                now,
+                self.policy.sliding_secs,
+            )
+            .await?;
+        let record = match rotation {
+            Rotation::Rotated(record) => record,
+            Rotation::Reused { family } => {
+                tracing::warn!(%family, "refresh token reused: its family is revoked");
+                return Err(AuthError::InvalidCredentials);
+            }
+            Rotation::Invalid => return Err(AuthError::InvalidCredentials),
+        };
+        let user = match self.users.find_by_id(&record.user_id).await? {
+            Some(user) if user.enabled => user,
+            _ => {
+                self.refresh.revoke_family(&record.family).await?;
+                return Err(AuthError::InvalidCredentials);
+            }
+        };
+        let access = self.issue_access(&user, &record.family)?;
+        Ok(TokenPair {
+            access,
+            refresh: successor,
+            refresh_expires_at: record.expires_at,
+        })
+    }
+
+    /// Revokes a token, access or refresh (RFC 7009): an unknown or invalid
+    /// token is not an error. Revoking a refresh token ends its family.
+    pub async fn revoke(&self, token: &str) -> AuthResult<()> {
+        if looks_like_jwt(token) {
+            if let Ok(valid) = self.validator.validate(token)
+                && let Some(jti) = valid.claims.get("jti").and_then(|j| j.as_str())
+            {
+                let exp = valid
+                    .claims
+                    .get("exp")
+                    .and_then(|e| e.as_i64())
+                    .unwrap_or(i64::MAX);
+                self.revocations.revoke_jti(jti, exp);
+            }
+            return Ok(());
+        }
+        if let Some(family) = self.refresh.family_of(&hash_refresh_token(token)).await? {
+            self.refresh.revoke_family(&family).await?;
+        }
+        Ok(())
+    }
+
+    /// Ends the session of `principal`: its access token and its refresh family.
+    pub async fn logout(&self, principal: &Principal) -> AuthResult<()> {
+        if let Some(jti) = &principal.token_id {
+            self.revocations
+                .revoke_jti(jti, principal.expires_at.unwrap_or(i64::MAX));
+        }
+        if let Some(family) = principal.extra.get("sid").and_then(|s| s.as_str()) {
+            self.refresh.revoke_family(family).await?;
+        }
+        Ok(())
+    }
+
+    /// Ends every token of a user: call it after disabling the user or
+    /// changing their password.
+    pub async fn end_user_sessions(&self, user_id: &str) -> AuthResult<()> {
+        self.revocations
+            .revoke_user_tokens(user_id, self.clock.now());
+        self.refresh.revoke_user(user_id).await
+    }
+
+    async fn mint(
+        &self,
+        user: &UserRecord,
+        family: &str,
+        now: i64,
+        family_expires_at: i64,
+    ) -> AuthResult<TokenPair> {
+        let access = self.issue_access(user, family)?;
+        let refresh = new_refresh_token()?;
+        let expires_at = now
+            .saturating_add(self.policy.sliding_secs)
+            .min(family_expires_at);
+        self.refresh
+            .insert(
+                hash_refresh_token(refresh.expose_secret()),
+                RefreshRecord {
+                    family: family.to_owned(),
+                    user_id: user.id.clone(),
+                    created_at: now,
+                    expires_at,
+                    family_expires_at,
+                    used: false,
+                },
+            )
+            .await?;
+        Ok(TokenPair {
+            access,
+            refresh,
+            refresh_expires_at: expires_at,
+        })
+    }
+
+    fn issue_access(&self, user: &UserRecord, family: &str) -> AuthResult<IssuedToken> {
+        let mut p =
+            Principal::new(user.id.clone(), AuthMethod::Jwt).with_name(user.username.clone());
+        p.roles = user.roles.clone();
+        p.permissions = user.permissions.clone();
+        self.roles.expand(&mut p);
+        let mut claims = serde_json::Map::new();
+        claims.insert("sub".into(), p.id.clone().into());
+        claims.insert("username".into(), p.name.into());
+        claims.insert(
+            "permissions".into(),
+            serde_json::to_value(&p.permissions)
+                .map_err(|e| AuthError::Misconfigured(e.to_string()))?,
+        );
+        claims.insert(
+            "roles".into(),
+            p.roles.into_iter().collect::<Vec<_>>().into(),
+        );
+        claims.insert("sid".into(), family.into());
+        self.issuer.issue_claims(claims)
+    }
+}
+
+/// 256 random bits, base64url: not JWT-shaped, so it can never pass as an access token.
+fn new_refresh_token() -> AuthResult<SecretString> {
+    let mut bytes = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| {
+        AuthError::Misconfigured("the system random number generator failed".into())
+    })?;
+    Ok(SecretString::from(URL_SAFE_NO_PAD.encode(bytes)))
+}
