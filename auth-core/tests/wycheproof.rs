@@ -417,3 +417,49 @@ fn wycheproof_encryption_keys_are_refused_even_when_alg_is_pinned() {
         );
     }
 }
+
+/// `json_web_key_test.json` tcId 7: an RSA key with the ROCA fingerprint.
+#[test]
+fn wycheproof_roca_vulnerable_rsa_key_is_refused_at_load() {
+    let path = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/testdata/wycheproof/json_web_key_test.json"
+    ));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let suite: Value = serde_json::from_str(&text).expect("json");
+    let group = suite["testGroups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .find(|g| {
+            g["tests"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|t| t["tcId"] == 7))
+        })
+        .expect("tcId 7");
+    let roca = group["public"]["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .find(|k| k["kid"] == "kid-rsa-roca-sign")
+        .expect("the ROCA key");
+    assert_eq!(
+        JwtKey::from_jwk(roca).expect_err("refused"),
+        KeyError::RocaVulnerable
+    );
+    // The same check lets ordinary keys through: every RSA key of the JWS vectors loads.
+    let jws: Value = serde_json::from_str(&std::fs::read_to_string(vectors_path()).expect("read"))
+        .expect("json");
+    let mut loaded = 0;
+    for g in jws["testGroups"].as_array().expect("groups") {
+        let key = &g["public"];
+        if key["kty"] == "RSA"
+            && key.get("alg").is_some()
+            && key.get("use").is_none_or(|u| u == "sig")
+        {
+            JwtKey::from_jwk(key).unwrap_or_else(|e| panic!("{}: {e}", key["kid"]));
+            loaded += 1;
+        }
+    }
+    assert!(loaded >= 5, "only {loaded} RSA keys checked");
+}
