@@ -91,22 +91,26 @@ impl LoginThrottle {
             return;
         };
         let p = self.policy;
-        if entries.len() >= p.max_tracked {
-            let stalest = entries
-                .iter()
-                .min_by_key(|(_, e)| e.last_seen)
-                .map(|(k, _)| k.clone());
-            if let Some(k) = stalest {
-                entries.remove(&k);
+        let key = (username.to_owned(), addr.to_owned());
+        if entries.len() >= p.max_tracked && !entries.contains_key(&key) {
+            // Make room: first forget every pair no longer held back, then,
+            // if all are, the stalest one.
+            entries.retain(|_, e| e.blocked_until > now);
+            if entries.len() >= p.max_tracked {
+                let stalest = entries
+                    .iter()
+                    .min_by_key(|(_, e)| e.last_seen)
+                    .map(|(k, _)| k.clone());
+                if let Some(k) = stalest {
+                    entries.remove(&k);
+                }
             }
         }
-        let e = entries
-            .entry((username.to_owned(), addr.to_owned()))
-            .or_insert(Entry {
-                failures: 0,
-                blocked_until: 0,
-                last_seen: now,
-            });
+        let e = entries.entry(key).or_insert(Entry {
+            failures: 0,
+            blocked_until: 0,
+            last_seen: now,
+        });
         e.failures = e.failures.saturating_add(1);
         e.last_seen = now;
         if e.failures >= p.lockout_after {
@@ -184,19 +188,45 @@ mod tests {
         assert!(t.check("u", "ip", 0).is_ok());
     }
 
+    fn tracked(t: &LoginThrottle) -> usize {
+        t.entries.lock().map(|e| e.len()).unwrap_or(0)
+    }
+
     #[test]
-    fn tracking_is_bounded() {
-        let t = LoginThrottle::new(policy());
-        for (i, user) in ["a", "b", "c", "d"].iter().enumerate() {
+    fn tracking_is_bounded_and_drops_the_stalest_held_pair() {
+        let t = LoginThrottle::new(ThrottlePolicy {
+            lockout_after: 3,
+            ..policy()
+        });
+        // Three pairs locked out (held back for 600 s), filling the table.
+        for (i, user) in ["a", "b", "c"].iter().enumerate() {
             for _ in 0..3 {
                 t.record_failure(user, "ip", i as i64);
             }
         }
-        assert_eq!(t.entries.lock().map(|e| e.len()).unwrap_or(0), 3);
+        assert_eq!(tracked(&t), 3);
+        // More failures of a tracked pair evict nobody.
+        t.record_failure("c", "ip", 2);
+        assert_eq!(tracked(&t), 3);
+        assert!(t.check("a", "ip", 3).is_err());
+        // A new pair evicts the stalest.
+        t.record_failure("d", "ip", 3);
+        assert_eq!(tracked(&t), 3);
         assert!(
-            t.check("a", "ip", 0).is_ok(),
+            t.check("a", "ip", 3).is_ok(),
             "the stalest pair was dropped"
         );
-        assert!(t.check("d", "ip", 3).is_err());
+        assert!(t.check("b", "ip", 3).is_err());
+    }
+
+    #[test]
+    fn a_full_table_first_forgets_pairs_no_longer_held_back() {
+        let t = LoginThrottle::new(policy());
+        for user in ["a", "b", "c"] {
+            t.record_failure(user, "ip", 0); // a free attempt: tracked, not held back
+        }
+        assert_eq!(tracked(&t), 3);
+        t.record_failure("d", "ip", 1);
+        assert_eq!(tracked(&t), 1);
     }
 }

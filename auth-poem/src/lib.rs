@@ -1,1 +1,15 @@
-//! auth-poem
+#![doc = include_str!("../README.md")]
+
+mod auth;
+mod extract;
+mod extractor;
+mod middleware;
+mod rejection;
+
+pub use auth::{DEFAULT_API_KEY_HEADER, DEFAULT_USER_ID_HEADER, PoemAuth, PoemAuthBuilder};
+pub use extractor::Authenticated;
+pub use middleware::{AuthEndpoint, AuthLayer};
+pub use rejection::AuthRejection;
+
+/// The framework-free core, re-exported so one dependency is enough.
+pub use auth_core;

@@ -1,1 +1,397 @@
-fn main() {}
+//! The smallest useful poem-auth service.
+//!
+//! ```text
+//! AUTH_DEV_MODE=true AUTH_API_KEY=change-me cargo run -p quickstart
+//! ```
+//!
+//! Settings come from `AUTH_*` variables (see `auth_core::Settings`). Routes:
+//!
+//! | route | access |
+//! |---|---|
+//! | `GET /health` | open |
+//! | `GET /me` | any valid credential; answers the principal |
+//! | `GET /conversations` | `CONVERSATION:READ` |
+//! | `POST /token` | the HTTP API key; answers a JWT for the other routes |
+//!
+//! It listens on `127.0.0.1:3000`, or on `--bind ADDR:PORT`, or on
+//! `QUICKSTART_BIND`, and stops gracefully on Ctrl-C or SIGTERM.
+
+use std::error::Error;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use auth_core::{
+    AuthPermission as P, AuthResource as R, JwtHandler, Pipeline, Requirement, Settings,
+    TokenIssuer,
+};
+use auth_poem::{Authenticated, PoemAuth};
+use poem::listener::TcpListener;
+use poem::web::{Data, Json};
+use poem::{Endpoint, EndpointExt, Result, Route, Server, get, handler, post};
+use serde_json::{Value, json};
+use tracing_subscriber::EnvFilter;
+
+/// Where the service listens when told nothing else.
+const DEFAULT_BIND: &str = "127.0.0.1:3000";
+/// The environment variable that overrides [`DEFAULT_BIND`].
+const BIND_VAR: &str = "QUICKSTART_BIND";
+/// How long in-flight requests get to finish after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+const USAGE: &str = "usage: quickstart [--bind ADDR:PORT]
+
+Serves GET /health, GET /me, GET /conversations and POST /token.
+Settings come from AUTH_* variables (AUTH_API_KEY, AUTH_JWT_SECRET,
+AUTH_DEV_MODE, ...); the address from --bind, else QUICKSTART_BIND,
+else 127.0.0.1:3000.";
+
+#[handler]
+fn health() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// The caller, as the pipeline sees it.
+#[handler]
+fn me(user: Authenticated) -> Json<Value> {
+    Json(json!({
+        "id": user.id,
+        "name": user.name,
+        "roles": user.roles,
+        "permissions": user.permissions,
+        "method": user.method,
+    }))
+}
+
+/// A stand-in for real data, behind `CONVERSATION:READ`.
+#[handler]
+fn conversations(user: Authenticated) -> Result<Json<Value>> {
+    user.require(&Requirement::permission(R::Conversation, P::Read))?;
+    Ok(Json(json!({
+        "user": user.id,
+        "conversations": [
+            {"id": "c-1", "title": "Hello, poem-auth"},
+        ],
+    })))
+}
+
+/// Exchanges the HTTP API key (this route's only accepted credential) for
+/// a JWT carrying the key's identity and permissions.
+#[handler]
+fn issue_token(user: Authenticated, issuer: Data<&TokenIssuer>) -> Result<Json<Value>> {
+    let token = issuer.issue(&user).map_err(|e| {
+        tracing::error!(error = %e, "could not mint a token");
+        poem::Error::from_status(poem::http::StatusCode::INTERNAL_SERVER_ERROR)
+    })?;
+    tracing::info!(principal = %user.id, jti = %token.jti, "token issued");
+    Ok(Json(json!({
+        "access_token": token.expose(),
+        "token_type": "bearer",
+        "expires_in": token.expires_in(),
+    })))
+}
+
+/// Builds the service from settings; fails with the message to show when
+/// the settings cannot run (no JWT secret outside development mode, ...).
+fn app(settings: &Settings) -> Result<impl Endpoint + use<>, Box<dyn Error>> {
+    let keys = settings.jwt_keys()?;
+    let api_keys = settings.api_key_handler();
+
+    let mut pipeline = Pipeline::builder();
+    if let Some(handler) = api_keys.clone() {
+        pipeline = pipeline.handler(handler);
+    }
+    let pipeline = pipeline
+        .handler(JwtHandler::new(keys.clone(), settings.validation()))
+        .build()?;
+    let auth = PoemAuth::new(pipeline);
+
+    let mut routes = Route::new()
+        .at("/health", get(health))
+        .at("/me", get(me).with(auth.layer()))
+        .at("/conversations", get(conversations).with(auth.layer()));
+
+    // `/token` accepts the API key only: a JWT cannot mint its own successor.
+    if settings.api_key.is_some()
+        && let Some(handler) = api_keys
+    {
+        let key_only = PoemAuth::new(Pipeline::builder().handler(handler).build()?);
+        let issuer = settings.token_issuer(keys)?;
+        routes = routes.at(
+            "/token",
+            post(issue_token).with(key_only.layer()).data(issuer),
+        );
+    }
+    Ok(routes)
+}
+
+/// The address to listen on: `--bind`, else `QUICKSTART_BIND`, else the default.
+/// `Ok(None)` means help was asked for.
+fn bind_address(
+    mut args: impl Iterator<Item = String>,
+    env: Option<String>,
+) -> Result<Option<String>, String> {
+    let mut bind = None;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--bind" => {
+                bind = Some(
+                    args.next()
+                        .ok_or("--bind needs a value, e.g. --bind 0.0.0.0:3000")?,
+                );
+            }
+            other => match other.strip_prefix("--bind=") {
+                Some(value) => bind = Some(value.to_owned()),
+                None => return Err(format!("unknown argument `{other}`")),
+            },
+        }
+    }
+    let bind = bind
+        .or(env.filter(|v| !v.trim().is_empty()))
+        .unwrap_or_else(|| DEFAULT_BIND.to_owned());
+    if bind.trim().is_empty() {
+        return Err("--bind needs a value, e.g. --bind 0.0.0.0:3000".into());
+    }
+    Ok(Some(bind))
+}
+
+/// Resolves on Ctrl-C or, on Unix, SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+
+    let bind = match bind_address(std::env::args().skip(1), std::env::var(BIND_VAR).ok()) {
+        Ok(Some(bind)) => bind,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("quickstart: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("quickstart: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let app = match app(&settings) {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("quickstart: refusing to start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+
+    let key = if settings.api_key.is_some() {
+        "set"
+    } else {
+        "not set (no API key accepted, POST /token disabled)"
+    };
+    tracing::info!(
+        api_key = key,
+        dev_mode = settings.dev_mode,
+        algorithm = ?settings.jwt_algorithm,
+        "auth handlers: API key, JWT"
+    );
+    tracing::info!("GET  /health         open");
+    tracing::info!("GET  /me             any valid credential");
+    tracing::info!("GET  /conversations  CONVERSATION:READ");
+    if settings.api_key.is_some() {
+        tracing::info!("POST /token          the HTTP API key; answers a JWT");
+    }
+    tracing::info!("serving on http://{bind}");
+
+    let served = Server::new(TcpListener::bind(bind.as_str()))
+        .run_with_graceful_shutdown(app, shutdown_signal(), Some(SHUTDOWN_GRACE))
+        .await;
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("quickstart: cannot serve on {bind}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use poem::http::StatusCode;
+    use poem::test::TestClient;
+
+    use super::*;
+
+    const KEY: &str = "test-http-key";
+    const SECRET: &str = "a-test-secret-that-is-long-enough-for-hs256";
+
+    fn settings(vars: &[(&str, &str)]) -> Settings {
+        Settings::from_vars("AUTH_", vars.iter().copied()).expect("valid settings")
+    }
+
+    fn client() -> TestClient<impl Endpoint> {
+        let s = settings(&[("AUTH_API_KEY", KEY), ("AUTH_JWT_SECRET", SECRET)]);
+        TestClient::new(app(&s).expect("app"))
+    }
+
+    #[test]
+    fn without_jwt_secret_it_refuses_to_start_unless_in_dev_mode() {
+        let e = app(&settings(&[("AUTH_API_KEY", KEY)]))
+            .err()
+            .expect("refused");
+        let msg = e.to_string();
+        assert!(
+            msg.contains("AUTH_JWT_SECRET") && msg.contains("AUTH_DEV_MODE"),
+            "{msg}"
+        );
+        assert!(
+            app(&settings(&[
+                ("AUTH_API_KEY", KEY),
+                ("AUTH_DEV_MODE", "true")
+            ]))
+            .is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn health_is_open_and_me_is_not() {
+        let cli = client();
+        cli.get("/health").send().await.assert_status_is_ok();
+        cli.get("/me")
+            .send()
+            .await
+            .assert_status(StatusCode::UNAUTHORIZED);
+    }
+
+    #[tokio::test]
+    async fn me_answers_the_api_key_principal() {
+        let resp = client()
+            .get("/me")
+            .header("x-api-key", KEY)
+            .header("user_id", "alice")
+            .send()
+            .await;
+        resp.assert_status_is_ok();
+        let json = resp.json().await;
+        let body = json.value().object();
+        body.get("id").assert_string("alice");
+        body.get("method")
+            .object()
+            .get("kind")
+            .assert_string("api_key");
+        body.get("permissions")
+            .object()
+            .get("CONVERSATION")
+            .assert_string_array(&["DELETE", "EDIT", "LIST", "READ", "WRITE"]);
+    }
+
+    #[tokio::test]
+    async fn token_exchanges_the_api_key_for_a_working_jwt() {
+        let cli = client();
+        let resp = cli.post("/token").header("x-api-key", KEY).send().await;
+        resp.assert_status_is_ok();
+        let json = resp.json().await;
+        let token = json
+            .value()
+            .object()
+            .get("access_token")
+            .string()
+            .to_owned();
+
+        let resp = cli
+            .get("/conversations")
+            .header("authorization", format!("Bearer {token}"))
+            .send()
+            .await;
+        resp.assert_status_is_ok();
+        resp.json()
+            .await
+            .value()
+            .object()
+            .get("user")
+            .assert_string("user");
+
+        // The token does not mint its successor.
+        cli.post("/token")
+            .header("authorization", format!("Bearer {token}"))
+            .send()
+            .await
+            .assert_status(StatusCode::UNAUTHORIZED);
+    }
+
+    #[tokio::test]
+    async fn without_api_key_there_is_no_token_route() {
+        let s = settings(&[("AUTH_JWT_SECRET", SECRET)]);
+        let cli = TestClient::new(app(&s).expect("app"));
+        cli.post("/token")
+            .send()
+            .await
+            .assert_status(StatusCode::NOT_FOUND);
+    }
+
+    #[test]
+    fn bind_comes_from_the_argument_then_the_environment_then_the_default() {
+        let args = |a: &[&str]| {
+            a.iter()
+                .map(|s| (*s).to_owned())
+                .collect::<Vec<_>>()
+                .into_iter()
+        };
+        let env = Some("0.0.0.0:8080".to_owned());
+        assert_eq!(
+            bind_address(args(&["--bind", "127.0.0.1:9"]), env.clone()),
+            Ok(Some("127.0.0.1:9".to_owned()))
+        );
+        assert_eq!(
+            bind_address(args(&["--bind=[::1]:9"]), None),
+            Ok(Some("[::1]:9".to_owned()))
+        );
+        assert_eq!(
+            bind_address(args(&[]), env),
+            Ok(Some("0.0.0.0:8080".to_owned()))
+        );
+        assert_eq!(
+            bind_address(args(&[]), Some(String::new())),
+            Ok(Some(DEFAULT_BIND.to_owned()))
+        );
+        assert_eq!(bind_address(args(&["--help"]), None), Ok(None));
+        assert!(bind_address(args(&["--bind"]), None).is_err());
+        assert!(bind_address(args(&["--bind="]), None).is_err());
+        assert!(bind_address(args(&["--port", "1"]), None).is_err());
+    }
+}
