@@ -3,7 +3,10 @@
 use std::fmt;
 use std::sync::Arc;
 
-use auth_core::{AuthError, AuthResult, Credential, Pipeline, Principal, Requirement};
+use auth_core::session::TokenService;
+use auth_core::{
+    AuthError, AuthResult, Credential, PermissionSet, Pipeline, Principal, Requirement,
+};
 use poem::Request;
 use poem::http::header::AUTHORIZATION;
 use poem::http::{HeaderName, StatusCode};
@@ -11,6 +14,7 @@ use poem::http::{HeaderName, StatusCode};
 use crate::extract;
 use crate::middleware::AuthLayer;
 use crate::rejection::{AuthRejection, Responses, default_body};
+use crate::routes::TokenApi;
 
 /// The default header an API key is read from.
 pub const DEFAULT_API_KEY_HEADER: &str = "x-api-key";
@@ -50,6 +54,8 @@ struct Inner {
     api_key_header: HeaderName,
     user_id_header: HeaderName,
     responses: Arc<Responses>,
+    tokens: Option<Arc<TokenService>>,
+    permissions: PermissionSet,
 }
 
 impl fmt::Debug for PoemAuth {
@@ -78,6 +84,8 @@ impl PoemAuth {
                 api_key_header: HeaderName::from_static(DEFAULT_API_KEY_HEADER),
                 user_id_header: HeaderName::from_static(DEFAULT_USER_ID_HEADER),
                 responses: Arc::new(Responses::default()),
+                tokens: None,
+                permissions: PermissionSet::full(),
             }),
         }
     }
@@ -92,6 +100,8 @@ impl PoemAuth {
             unauthorized_body: default_body(),
             forbidden_status: StatusCode::FORBIDDEN,
             forbidden_body: default_body(),
+            tokens: None,
+            permissions: PermissionSet::full(),
         }
     }
 
@@ -191,7 +201,42 @@ impl PoemAuth {
         &self.inner.responses
     }
 
-    fn reject(&self, error: AuthError, presented: bool) -> AuthRejection {
+    /// The token service, when one is configured.
+    pub fn token_service(&self) -> Option<&Arc<TokenService>> {
+        self.inner.tokens.as_ref()
+    }
+
+    /// The token routes as a poem-openapi API, to include in your
+    /// `OpenApiService` so the spec documents them.
+    pub fn token_api(&self) -> TokenApi {
+        TokenApi::new(
+            self.clone(),
+            self.inner.tokens.clone(),
+            self.inner.permissions.clone(),
+        )
+    }
+
+    /// The token routes, ready to mount under any prefix:
+    /// `Route::new().nest("/auth", auth.routes())`.
+    ///
+    /// | route | |
+    /// |---|---|
+    /// | `POST /token` | log in (JSON or OAuth2 password form) or refresh |
+    /// | `POST /revoke` | revoke an access or refresh token (RFC 7009) |
+    /// | `POST /logout` | end the caller's session |
+    /// | `GET /me` | the caller's principal |
+    /// | `GET /available-permissions` | every resource and its permissions |
+    /// | `GET /.well-known/jwks.json` | the public signing keys |
+    ///
+    /// Without a token service ([`PoemAuthBuilder::token_service`]) the
+    /// token, revoke and logout routes answer 501.
+    pub fn routes(&self) -> poem::Route {
+        let service =
+            poem_openapi::OpenApiService::new(self.token_api(), "auth", env!("CARGO_PKG_VERSION"));
+        poem::Route::new().nest("/", service)
+    }
+
+    pub(crate) fn reject(&self, error: AuthError, presented: bool) -> AuthRejection {
         log_refusal(&error);
         AuthRejection::new(error, presented, self.inner.responses.clone())
     }
@@ -238,6 +283,8 @@ pub struct PoemAuthBuilder {
     unauthorized_body: serde_json::Value,
     forbidden_status: StatusCode,
     forbidden_body: serde_json::Value,
+    tokens: Option<Arc<TokenService>>,
+    permissions: PermissionSet,
 }
 
 impl fmt::Debug for PoemAuthBuilder {
@@ -292,6 +339,22 @@ impl PoemAuthBuilder {
 
     /// Checks the options and builds.
     ///
+    /// The token service behind [`PoemAuth::routes`]: logins, refresh,
+    /// revocation. Hand its revocation list to the JWT handler
+    /// ([`JwtHandler::with_revocations`](auth_core::JwtHandler::with_revocations))
+    /// so revoked tokens are refused at once.
+    pub fn token_service(mut self, tokens: Arc<TokenService>) -> Self {
+        self.tokens = Some(tokens);
+        self
+    }
+
+    /// What `GET /available-permissions` lists (default: every default
+    /// permission on every default resource).
+    pub fn available_permissions(mut self, permissions: PermissionSet) -> Self {
+        self.permissions = permissions;
+        self
+    }
+
     /// A header name that is not a valid HTTP header name, the API-key
     /// header set to `authorization`, or a status outside 4xx is refused
     /// with [`AuthError::Misconfigured`].
@@ -325,6 +388,8 @@ impl PoemAuthBuilder {
                 pipeline: self.pipeline,
                 api_key_header,
                 user_id_header,
+                tokens: self.tokens,
+                permissions: self.permissions,
                 responses: Arc::new(Responses {
                     unauthorized_status: self.unauthorized_status,
                     unauthorized_body: self.unauthorized_body.to_string(),

@@ -1,0 +1,419 @@
+//! The token routes end to end: login (JSON and OAuth2 form), refresh
+//! rotation and reuse detection, revocation, logout, throttling, `/me`, the
+//! permission catalogue and JWKS.
+
+use std::sync::Arc;
+
+use auth_core::jwt::{Algorithm, JwtKey, KeySet, TokenIssuer, Validation};
+use auth_core::password::PasswordHasher;
+use auth_core::session::TokenService;
+use auth_core::throttle::{LoginThrottle, ThrottlePolicy};
+use auth_core::{JwtHandler, MemoryUserStore, PermissionSet, Pipeline};
+use auth_poem::{Authenticated, PoemAuth};
+use poem::http::StatusCode;
+use poem::test::{TestClient, TestResponse};
+use poem::{Endpoint, EndpointExt, Route, get, handler};
+use serde_json::{Value, json};
+
+#[handler]
+fn whoami(user: Authenticated) -> String {
+    user.id.clone()
+}
+
+fn app_with(keys: KeySet, prefix: &str) -> (impl Endpoint, Arc<MemoryUserStore>) {
+    let keys = Arc::new(keys);
+    let hasher = PasswordHasher::fast_insecure_for_tests();
+    let users = Arc::new(MemoryUserStore::new(hasher.clone()));
+    users
+        .add_user("alice", "wonderland", PermissionSet::base(), ["reader"])
+        .expect("user");
+    let throttle = ThrottlePolicy {
+        free_attempts: 3,
+        lockout_after: 5,
+        ..ThrottlePolicy::default()
+    };
+    let tokens = Arc::new(
+        TokenService::new(
+            TokenIssuer::new(keys.clone(), None).expect("issuer"),
+            users.clone(),
+        )
+        .with_hasher(hasher)
+        .with_throttle(LoginThrottle::new(throttle)),
+    );
+    let pipeline = Pipeline::builder()
+        .handler(JwtHandler::new(keys, Validation::new()).with_revocations(tokens.revocations()))
+        .build()
+        .expect("pipeline");
+    let auth = PoemAuth::builder(pipeline)
+        .token_service(tokens)
+        .build()
+        .expect("auth");
+    let app = Route::new()
+        .nest(prefix, auth.routes())
+        .at("/api/whoami", get(whoami).with(auth.layer()))
+        .data(auth);
+    (app, users)
+}
+
+fn app() -> TestClient<impl Endpoint> {
+    TestClient::new(app_with(hs_keys(), "/auth").0)
+}
+
+fn hs_keys() -> KeySet {
+    KeySet::single(JwtKey::hmac(Algorithm::HS256, &[9u8; 32]).expect("key"))
+}
+
+async fn json_of(resp: TestResponse) -> Value {
+    resp.0.into_body().into_json().await.expect("json body")
+}
+
+async fn login<E: Endpoint>(cli: &TestClient<E>, password: &str) -> TestResponse {
+    cli.post("/auth/token")
+        .body_json(&json!({"username": "alice", "password": password}))
+        .send()
+        .await
+}
+
+async fn tokens<E: Endpoint>(cli: &TestClient<E>) -> (String, String) {
+    let resp = login(cli, "wonderland").await;
+    resp.assert_status_is_ok();
+    let body = json_of(resp).await;
+    (
+        body["access_token"].as_str().expect("access").to_owned(),
+        body["refresh_token"].as_str().expect("refresh").to_owned(),
+    )
+}
+
+async fn whoami_status<E: Endpoint>(cli: &TestClient<E>, token: &str) -> StatusCode {
+    cli.get("/api/whoami")
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .0
+        .status()
+}
+
+#[tokio::test]
+async fn json_login_answers_bearer_tokens_that_open_protected_routes() {
+    let cli = app();
+    let resp = login(&cli, "wonderland").await;
+    resp.assert_status_is_ok();
+    let body = json_of(resp).await;
+    assert_eq!(body["token_type"], "bearer");
+    assert_eq!(body["expires_in"], 1440 * 60);
+    let access = body["access_token"].as_str().expect("access");
+    assert!(
+        body["refresh_token"]
+            .as_str()
+            .is_some_and(|r| r.len() >= 43)
+    );
+    assert_eq!(whoami_status(&cli, access).await, StatusCode::OK);
+    let me = cli
+        .get("/auth/me")
+        .header("authorization", format!("Bearer {access}"))
+        .send()
+        .await;
+    me.assert_status_is_ok();
+    let me = json_of(me).await;
+    assert_eq!(me["id"], "alice");
+    assert_eq!(me["roles"], json!(["reader"]));
+    assert!(me["permissions"]["CONVERSATION"].is_array());
+}
+
+#[tokio::test]
+async fn oauth2_password_form_login_works() {
+    let cli = app();
+    let resp = cli
+        .post("/auth/token")
+        .content_type("application/x-www-form-urlencoded")
+        .body("grant_type=password&username=alice&password=wonderland&scope=conversation%3Aread")
+        .send()
+        .await;
+    resp.assert_status_is_ok();
+    let access = json_of(resp).await["access_token"]
+        .as_str()
+        .expect("access")
+        .to_owned();
+    assert_eq!(whoami_status(&cli, &access).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_user_get_the_same_refusal() {
+    let cli = app();
+    let wrong = login(&cli, "nope").await;
+    wrong.assert_status(StatusCode::UNAUTHORIZED);
+    let wrong_body = json_of(wrong).await;
+    assert_eq!(
+        wrong_body,
+        json!({"detail": {"error": "Invalid Credentials"}})
+    );
+    let unknown = cli
+        .post("/auth/token")
+        .body_json(&json!({"username": "nobody", "password": "wonderland"}))
+        .send()
+        .await;
+    unknown.assert_status(StatusCode::UNAUTHORIZED);
+    assert_eq!(json_of(unknown).await, wrong_body);
+}
+
+#[tokio::test]
+async fn oauth2_form_refusals_use_oauth2_error_codes() {
+    let cli = app();
+    let form = |body: &'static str| {
+        cli.post("/auth/token")
+            .content_type("application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let bad = form("grant_type=password&username=alice&password=nope").await;
+    bad.assert_status(StatusCode::BAD_REQUEST);
+    assert_eq!(json_of(bad).await, json!({"error": "invalid_grant"}));
+    let unsupported = form("grant_type=client_credentials").await;
+    unsupported.assert_status(StatusCode::BAD_REQUEST);
+    assert_eq!(
+        json_of(unsupported).await,
+        json!({"error": "unsupported_grant_type"})
+    );
+    let incomplete = form("grant_type=password&username=alice").await;
+    assert_eq!(
+        json_of(incomplete).await,
+        json!({"error": "invalid_request"})
+    );
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_a_reused_refresh_token_ends_the_session() {
+    let cli = app();
+    let (_, first) = tokens(&cli).await;
+    let resp = cli
+        .post("/auth/token")
+        .content_type("application/x-www-form-urlencoded")
+        .body(format!("grant_type=refresh_token&refresh_token={first}"))
+        .send()
+        .await;
+    resp.assert_status_is_ok();
+    let body = json_of(resp).await;
+    let second = body["refresh_token"].as_str().expect("rotated").to_owned();
+    assert_ne!(second, first);
+    // JSON refresh with the old token: reuse, refused, family revoked.
+    let reuse = cli
+        .post("/auth/token")
+        .body_json(&json!({"refresh_token": first}))
+        .send()
+        .await;
+    reuse.assert_status(StatusCode::UNAUTHORIZED);
+    let after = cli
+        .post("/auth/token")
+        .body_json(&json!({"refresh_token": second}))
+        .send()
+        .await;
+    after.assert_status(StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn refresh_and_access_tokens_are_not_interchangeable() {
+    let cli = app();
+    let (access, refresh) = tokens(&cli).await;
+    assert_eq!(
+        whoami_status(&cli, &refresh).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let resp = cli
+        .post("/auth/token")
+        .body_json(&json!({"refresh_token": access}))
+        .send()
+        .await;
+    resp.assert_status(StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_revoked_access_token_is_refused_at_once_and_unknown_tokens_revoke_fine() {
+    let cli = app();
+    let (access, _) = tokens(&cli).await;
+    assert_eq!(whoami_status(&cli, &access).await, StatusCode::OK);
+    let resp = cli
+        .post("/auth/revoke")
+        .content_type("application/x-www-form-urlencoded")
+        .body(format!("token={access}&token_type_hint=access_token"))
+        .send()
+        .await;
+    resp.assert_status_is_ok();
+    assert_eq!(whoami_status(&cli, &access).await, StatusCode::UNAUTHORIZED);
+    for garbage in ["nope", "a.b.c"] {
+        cli.post("/auth/revoke")
+            .body_json(&json!({"token": garbage}))
+            .send()
+            .await
+            .assert_status_is_ok();
+    }
+}
+
+#[tokio::test]
+async fn logout_ends_the_access_token_and_its_refresh_token() {
+    let cli = app();
+    let (access, refresh) = tokens(&cli).await;
+    cli.post("/auth/logout")
+        .header("authorization", format!("Bearer {access}"))
+        .send()
+        .await
+        .assert_status_is_ok();
+    assert_eq!(whoami_status(&cli, &access).await, StatusCode::UNAUTHORIZED);
+    let resp = cli
+        .post("/auth/token")
+        .body_json(&json!({"refresh_token": refresh}))
+        .send()
+        .await;
+    resp.assert_status(StatusCode::UNAUTHORIZED);
+    cli.post("/auth/logout")
+        .send()
+        .await
+        .assert_status(StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn repeated_failed_logins_are_throttled_with_retry_after() {
+    let cli = app();
+    for _ in 0..4 {
+        login(&cli, "nope")
+            .await
+            .assert_status(StatusCode::UNAUTHORIZED);
+    }
+    let resp = login(&cli, "wonderland").await;
+    resp.assert_status(StatusCode::TOO_MANY_REQUESTS);
+    let retry = resp
+        .0
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    assert_eq!(retry.as_deref(), Some("1"));
+}
+
+#[tokio::test]
+async fn available_permissions_lists_every_resource() {
+    let cli = app();
+    let resp = cli.get("/auth/available-permissions").send().await;
+    resp.assert_status_is_ok();
+    let body = json_of(resp).await;
+    assert_eq!(
+        body["CONVERSATION"],
+        json!(["DELETE", "EDIT", "LIST", "READ", "WRITE"])
+    );
+    assert_eq!(body.as_object().map(|o| o.len()), Some(11));
+}
+
+#[tokio::test]
+async fn jwks_publishes_asymmetric_keys_only() {
+    let cli = app();
+    cli.get("/auth/.well-known/jwks.json")
+        .send()
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+
+    let pem = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../auth-core/tests/keys/p256.pem"
+    ))
+    .expect("key");
+    let key = JwtKey::from_private_pem(Algorithm::ES256, &pem)
+        .expect("key")
+        .with_kid("es-1");
+    let cli = TestClient::new(app_with(KeySet::single(key), "/auth").0);
+    let resp = cli.get("/auth/.well-known/jwks.json").send().await;
+    resp.assert_status_is_ok();
+    let jwks = json_of(resp).await;
+    assert_eq!(jwks["keys"][0]["kid"], "es-1");
+    assert_eq!(jwks["keys"][0]["alg"], "ES256");
+    assert!(jwks["keys"][0].get("d").is_none(), "never the private key");
+    // Tokens minted by this service verify with what it publishes.
+    let (access, _) = tokens(&cli).await;
+    let published = JwtKey::from_jwk(&jwks["keys"][0]).expect("jwk");
+    let v = auth_core::jwt::JwtValidator::new(KeySet::single(published), Validation::new());
+    assert!(v.validate(&access).is_ok());
+}
+
+#[tokio::test]
+async fn token_routes_mount_under_any_prefix() {
+    let (app, _) = app_with(hs_keys(), "/v2/oauth");
+    let cli = TestClient::new(app);
+    let resp = cli
+        .post("/v2/oauth/token")
+        .body_json(&json!({"username": "alice", "password": "wonderland"}))
+        .send()
+        .await;
+    resp.assert_status_is_ok();
+}
+
+#[tokio::test]
+async fn without_a_token_service_login_answers_501() {
+    let pipeline = Pipeline::builder()
+        .handler(JwtHandler::new(hs_keys(), Validation::new()))
+        .build()
+        .expect("pipeline");
+    let auth = PoemAuth::new(pipeline);
+    let cli = TestClient::new(Route::new().nest("/auth", auth.routes()));
+    let resp = cli
+        .post("/auth/token")
+        .body_json(&json!({"username": "a", "password": "b"}))
+        .send()
+        .await;
+    resp.assert_status(StatusCode::NOT_IMPLEMENTED);
+}
+
+#[tokio::test]
+async fn disabling_a_user_and_ending_sessions_refuses_their_tokens() {
+    let (app, users) = app_with(hs_keys(), "/auth");
+    let cli = TestClient::new(app);
+    let (_, refresh) = tokens(&cli).await;
+    users.set_enabled("alice", false).expect("disable");
+    let resp = cli
+        .post("/auth/token")
+        .body_json(&json!({"refresh_token": refresh}))
+        .send()
+        .await;
+    resp.assert_status(StatusCode::UNAUTHORIZED);
+    login(&cli, "wonderland")
+        .await
+        .assert_status(StatusCode::UNAUTHORIZED);
+}
+
+#[test]
+fn the_token_routes_appear_in_the_spec_with_both_body_types() {
+    let pipeline = Pipeline::builder()
+        .handler(JwtHandler::new(hs_keys(), Validation::new()))
+        .build()
+        .expect("pipeline");
+    let auth = PoemAuth::new(pipeline);
+    let spec: Value = serde_json::from_str(
+        &poem_openapi::OpenApiService::new(auth.token_api(), "t", "1")
+            .server("/auth")
+            .spec(),
+    )
+    .expect("spec");
+    let token = &spec["paths"]["/token"]["post"];
+    let content = &token["requestBody"]["content"];
+    let types: Vec<&str> = content
+        .as_object()
+        .expect("content")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert!(
+        types.iter().any(|t| t.starts_with("application/json")),
+        "{types:?}"
+    );
+    assert!(
+        types.contains(&"application/x-www-form-urlencoded"),
+        "{types:?}"
+    );
+    assert!(token["responses"].get("200").is_some() && token["responses"].get("429").is_some());
+    for path in [
+        "/revoke",
+        "/logout",
+        "/me",
+        "/available-permissions",
+        "/.well-known/jwks.json",
+    ] {
+        assert!(spec["paths"].get(path).is_some(), "{path} missing");
+    }
+}
