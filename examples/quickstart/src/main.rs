@@ -11,7 +11,11 @@
 //! | `GET /health` | open |
 //! | `GET /me` | any valid credential; answers the principal |
 //! | `GET /conversations` | `CONVERSATION:READ` |
-//! | `POST /token` | the HTTP API key; answers a JWT for the other routes |
+//! | `POST /auth/token` | log in as `admin` (JSON or OAuth2 form); answers a JWT and a refresh token |
+//! | `/auth/*` | refresh, revoke, logout, `me`, `available-permissions` (see `PoemAuth::routes`) |
+//!
+//! The `admin` user's password comes from `AUTH_ADMIN_PASSWORD`; when it is
+//! unset, one is generated and printed once at start.
 //!
 //! It listens on `127.0.0.1:3000`, or on `--bind ADDR:PORT`, or on
 //! `QUICKSTART_BIND`, and stops gracefully on Ctrl-C or SIGTERM.
@@ -20,14 +24,18 @@ use std::error::Error;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use auth_core::password::PasswordHasher;
+use auth_core::session::TokenService;
 use auth_core::{
-    AuthPermission as P, AuthResource as R, JwtHandler, Pipeline, Requirement, Settings,
-    TokenIssuer,
+    AuthPermission as P, AuthResource as R, JwtHandler, MemoryUserStore, PermissionSet, Pipeline,
+    Requirement, RoleMap, Settings,
 };
 use auth_poem::{Authenticated, PoemAuth};
 use poem::listener::TcpListener;
-use poem::web::{Data, Json};
-use poem::{Endpoint, EndpointExt, Result, Route, Server, get, handler, post};
+use poem::web::Json;
+use poem::{Endpoint, EndpointExt, Result, Route, Server, get, handler};
 use serde_json::{Value, json};
 use tracing_subscriber::EnvFilter;
 
@@ -40,10 +48,13 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 const USAGE: &str = "usage: quickstart [--bind ADDR:PORT]
 
-Serves GET /health, GET /me, GET /conversations and POST /token.
-Settings come from AUTH_* variables (AUTH_API_KEY, AUTH_JWT_SECRET,
-AUTH_DEV_MODE, ...); the address from --bind, else QUICKSTART_BIND,
-else 127.0.0.1:3000.";
+Serves GET /health, GET /me, GET /conversations and the token routes
+under /auth (POST /auth/token logs in as admin). Settings come from AUTH_*
+variables (AUTH_API_KEY, AUTH_JWT_SECRET, AUTH_DEV_MODE, AUTH_ADMIN_PASSWORD,
+...); the address from --bind, else QUICKSTART_BIND, else 127.0.0.1:3000.";
+
+/// The variable holding the `admin` user's password.
+const ADMIN_PASSWORD_VAR: &str = "AUTH_ADMIN_PASSWORD";
 
 #[handler]
 fn health() -> Json<Value> {
@@ -74,54 +85,45 @@ fn conversations(user: Authenticated) -> Result<Json<Value>> {
     })))
 }
 
-/// Exchanges the HTTP API key (this route's only accepted credential) for
-/// a JWT carrying the key's identity and permissions.
-#[handler]
-fn issue_token(user: Authenticated, issuer: Data<&TokenIssuer>) -> Result<Json<Value>> {
-    let token = issuer.issue(&user).map_err(|e| {
-        tracing::error!(error = %e, "could not mint a token");
-        poem::Error::from_status(poem::http::StatusCode::INTERNAL_SERVER_ERROR)
-    })?;
-    tracing::info!(principal = %user.id, jti = %token.jti, "token issued");
-    Ok(Json(json!({
-        "access_token": token.expose(),
-        "token_type": "bearer",
-        "expires_in": token.expires_in(),
-    })))
-}
-
-/// Builds the service from settings; fails with the message to show when
-/// the settings cannot run (no JWT secret outside development mode, ...).
-fn app(settings: &Settings) -> Result<impl Endpoint + use<>, Box<dyn Error>> {
+/// Builds the service from settings and the `admin` password; fails with
+/// the message to show when the settings cannot run (no JWT secret outside
+/// development mode, ...).
+fn app(settings: &Settings, admin_password: &str) -> Result<impl Endpoint + use<>, Box<dyn Error>> {
     let keys = settings.jwt_keys()?;
-    let api_keys = settings.api_key_handler();
 
-    let mut pipeline = Pipeline::builder();
-    if let Some(handler) = api_keys.clone() {
+    let users = Arc::new(MemoryUserStore::new(PasswordHasher::owasp()));
+    users.add_user("admin", admin_password, PermissionSet::full(), ["admin"])?;
+    let roles = RoleMap::new().superuser("admin");
+    let tokens = Arc::new(
+        TokenService::new(settings.token_issuer(keys.clone())?, users).with_roles(roles.clone()),
+    );
+
+    let mut pipeline = Pipeline::builder().roles(roles);
+    if let Some(handler) = settings.api_key_handler() {
         pipeline = pipeline.handler(handler);
     }
     let pipeline = pipeline
-        .handler(JwtHandler::new(keys.clone(), settings.validation()))
+        .handler(
+            JwtHandler::new(keys, settings.validation()).with_revocations(tokens.revocations()),
+        )
         .build()?;
-    let auth = PoemAuth::new(pipeline);
+    let auth = PoemAuth::builder(pipeline).token_service(tokens).build()?;
 
-    let mut routes = Route::new()
+    Ok(Route::new()
         .at("/health", get(health))
         .at("/me", get(me).with(auth.layer()))
-        .at("/conversations", get(conversations).with(auth.layer()));
+        .at("/conversations", get(conversations).with(auth.layer()))
+        .nest("/auth", auth.routes())
+        .data(auth))
+}
 
-    // `/token` accepts the API key only: a JWT cannot mint its own successor.
-    if settings.api_key.is_some()
-        && let Some(handler) = api_keys
-    {
-        let key_only = PoemAuth::new(Pipeline::builder().handler(handler).build()?);
-        let issuer = settings.token_issuer(keys)?;
-        routes = routes.at(
-            "/token",
-            post(issue_token).with(key_only.layer()).data(issuer),
-        );
+/// The `admin` password from the environment, or a generated one (and
+/// whether it was generated, so it can be shown once).
+fn admin_password(env: Option<String>) -> Result<(String, bool), Box<dyn Error>> {
+    match env.filter(|p| !p.is_empty()) {
+        Some(password) => Ok((password, false)),
+        None => Ok((auth_core::jwt::random_id()?, true)),
     }
-    Ok(routes)
 }
 
 /// The address to listen on: `--bind`, else `QUICKSTART_BIND`, else the default.
@@ -211,7 +213,14 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let app = match app(&settings) {
+    let (password, generated) = match admin_password(std::env::var(ADMIN_PASSWORD_VAR).ok()) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("quickstart: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let app = match app(&settings, &password) {
         Ok(app) => app,
         Err(e) => {
             eprintln!("quickstart: refusing to start: {e}");
@@ -222,20 +231,25 @@ async fn main() -> ExitCode {
     let key = if settings.api_key.is_some() {
         "set"
     } else {
-        "not set (no API key accepted, POST /token disabled)"
+        "not set"
     };
+    if generated {
+        // Shown once on the terminal, never logged.
+        eprintln!(
+            "quickstart: no {ADMIN_PASSWORD_VAR} set; the `admin` password for this run is: {password}"
+        );
+    }
     tracing::info!(
         api_key = key,
         dev_mode = settings.dev_mode,
         algorithm = ?settings.jwt_algorithm,
-        "auth handlers: API key, JWT"
+        "auth handlers: API key, JWT; users: admin"
     );
     tracing::info!("GET  /health         open");
     tracing::info!("GET  /me             any valid credential");
     tracing::info!("GET  /conversations  CONVERSATION:READ");
-    if settings.api_key.is_some() {
-        tracing::info!("POST /token          the HTTP API key; answers a JWT");
-    }
+    tracing::info!("POST /auth/token     log in (JSON or OAuth2 form); refresh");
+    tracing::info!("     /auth/*         revoke, logout, me, available-permissions");
     tracing::info!("serving on http://{bind}");
 
     let served = Server::new(TcpListener::bind(bind.as_str()))
@@ -264,14 +278,16 @@ mod tests {
         Settings::from_vars("AUTH_", vars.iter().copied()).expect("valid settings")
     }
 
+    const ADMIN: &str = "admin-test-password";
+
     fn client() -> TestClient<impl Endpoint> {
         let s = settings(&[("AUTH_API_KEY", KEY), ("AUTH_JWT_SECRET", SECRET)]);
-        TestClient::new(app(&s).expect("app"))
+        TestClient::new(app(&s, ADMIN).expect("app"))
     }
 
     #[test]
     fn without_jwt_secret_it_refuses_to_start_unless_in_dev_mode() {
-        let e = app(&settings(&[("AUTH_API_KEY", KEY)]))
+        let e = app(&settings(&[("AUTH_API_KEY", KEY)]), ADMIN)
             .err()
             .expect("refused");
         let msg = e.to_string();
@@ -280,10 +296,10 @@ mod tests {
             "{msg}"
         );
         assert!(
-            app(&settings(&[
-                ("AUTH_API_KEY", KEY),
-                ("AUTH_DEV_MODE", "true")
-            ]))
+            app(
+                &settings(&[("AUTH_API_KEY", KEY), ("AUTH_DEV_MODE", "true")]),
+                ADMIN
+            )
             .is_ok()
         );
     }
@@ -321,9 +337,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn token_exchanges_the_api_key_for_a_working_jwt() {
+    async fn admin_logs_in_at_auth_token_and_the_jwt_opens_protected_routes() {
         let cli = client();
-        let resp = cli.post("/token").header("x-api-key", KEY).send().await;
+        let resp = cli
+            .post("/auth/token")
+            .body_json(&json!({"username": "admin", "password": ADMIN}))
+            .send()
+            .await;
         resp.assert_status_is_ok();
         let json = resp.json().await;
         let token = json
@@ -332,7 +352,6 @@ mod tests {
             .get("access_token")
             .string()
             .to_owned();
-
         let resp = cli
             .get("/conversations")
             .header("authorization", format!("Bearer {token}"))
@@ -344,24 +363,24 @@ mod tests {
             .value()
             .object()
             .get("user")
-            .assert_string("user");
-
-        // The token does not mint its successor.
-        cli.post("/token")
-            .header("authorization", format!("Bearer {token}"))
+            .assert_string("admin");
+        cli.post("/auth/token")
+            .body_json(&json!({"username": "admin", "password": "wrong"}))
             .send()
             .await
             .assert_status(StatusCode::UNAUTHORIZED);
     }
 
-    #[tokio::test]
-    async fn without_api_key_there_is_no_token_route() {
-        let s = settings(&[("AUTH_JWT_SECRET", SECRET)]);
-        let cli = TestClient::new(app(&s).expect("app"));
-        cli.post("/token")
-            .send()
-            .await
-            .assert_status(StatusCode::NOT_FOUND);
+    #[test]
+    fn admin_password_comes_from_the_environment_or_is_generated() {
+        assert_eq!(
+            admin_password(Some("s3cret".into())).expect("ok"),
+            ("s3cret".to_owned(), false)
+        );
+        let (a, generated) = admin_password(None).expect("ok");
+        assert!(generated && a.len() >= 22);
+        let (b, _) = admin_password(Some(String::new())).expect("ok");
+        assert_ne!(a, b, "each generated password is new");
     }
 
     #[test]
