@@ -361,7 +361,7 @@ async fn without_a_token_service_login_answers_501() {
 }
 
 #[tokio::test]
-async fn disabling_a_user_and_ending_sessions_refuses_their_tokens() {
+async fn disabling_a_user_refuses_their_refresh_token_and_login() {
     let (app, users) = app_with(hs_keys(), "/auth");
     let cli = TestClient::new(app);
     let (_, refresh) = tokens(&cli).await;
