@@ -5,22 +5,28 @@ use std::sync::Arc;
 
 use auth_core::session::TokenService;
 use auth_core::{
-    AuthError, AuthResult, Credential, PermissionSet, Pipeline, Principal, Requirement,
+    AuthContext, AuthError, AuthResult, Channel, Credential, PermissionSet, Pipeline, Principal,
+    Requirement,
 };
 use poem::Request;
 use poem::http::header::AUTHORIZATION;
-use poem::http::{HeaderName, StatusCode};
+use poem::http::{HeaderName, HeaderValue, StatusCode, Uri};
 
-use crate::extract;
+use crate::extract::{self, Sources};
 use crate::middleware::AuthLayer;
 use crate::rejection::{AuthRejection, Responses, default_body};
 use crate::routes::TokenApi;
+use crate::trace::MaskedTracing;
 
 /// The default header an API key is read from.
 pub const DEFAULT_API_KEY_HEADER: &str = "x-api-key";
 
 /// The default header the user-id hint is read from.
 pub const DEFAULT_USER_ID_HEADER: &str = "user_id";
+
+/// The default query parameter a WebSocket upgrade carries its token in
+/// (browsers cannot set headers on a WebSocket).
+pub const DEFAULT_WS_TOKEN_QUERY: &str = "token";
 
 /// An [`auth_core::Pipeline`] set up for poem: where credentials are read
 /// from and what refusals look like.
@@ -51,7 +57,7 @@ pub struct PoemAuth {
 
 struct Inner {
     pipeline: Pipeline,
-    api_key_header: HeaderName,
+    sources: Sources,
     user_id_header: HeaderName,
     responses: Arc<Responses>,
     tokens: Option<Arc<TokenService>>,
@@ -62,26 +68,38 @@ impl fmt::Debug for PoemAuth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PoemAuth")
             .field("pipeline", &self.inner.pipeline)
-            .field("api_key_header", &self.inner.api_key_header)
+            .field("api_key_header", &self.inner.sources.api_key_header)
+            .field("api_key_cookie", &self.inner.sources.api_key_cookie)
+            .field("api_key_query", &self.inner.sources.api_key_query)
+            .field("ws_token_query", &self.inner.sources.ws_token_query)
             .field("user_id_header", &self.inner.user_id_header)
             .field(
                 "unauthorized_status",
                 &self.inner.responses.unauthorized_status,
             )
             .field("forbidden_status", &self.inner.responses.forbidden_status)
+            .field("ws_refused_status", &self.inner.responses.ws_refused_status)
+            .field("basic_challenge", &self.inner.responses.basic_challenge)
             .finish()
     }
 }
 
 impl PoemAuth {
-    /// Wraps `pipeline` with the default options: API key in `x-api-key`,
+    /// Wraps `pipeline` with the default options: API key in `x-api-key`
+    /// (not in a cookie nor in the query), WebSocket token in `?token=`,
     /// user-id hint in `user_id`, 401 and 403 answering
-    /// `{"detail": {"error": "Invalid Credentials"}}`.
+    /// `{"detail": {"error": "Invalid Credentials"}}`, a refused WebSocket
+    /// upgrade answered 403, no Basic realm.
     pub fn new(pipeline: Pipeline) -> Self {
         Self {
             inner: Arc::new(Inner {
                 pipeline,
-                api_key_header: HeaderName::from_static(DEFAULT_API_KEY_HEADER),
+                sources: Sources {
+                    api_key_header: HeaderName::from_static(DEFAULT_API_KEY_HEADER),
+                    api_key_cookie: None,
+                    api_key_query: None,
+                    ws_token_query: DEFAULT_WS_TOKEN_QUERY.to_owned(),
+                },
                 user_id_header: HeaderName::from_static(DEFAULT_USER_ID_HEADER),
                 responses: Arc::new(Responses::default()),
                 tokens: None,
@@ -95,6 +113,9 @@ impl PoemAuth {
         PoemAuthBuilder {
             pipeline,
             api_key_header: DEFAULT_API_KEY_HEADER.to_owned(),
+            api_key_cookie: None,
+            api_key_query: None,
+            ws_token_query: DEFAULT_WS_TOKEN_QUERY.to_owned(),
             user_id_header: DEFAULT_USER_ID_HEADER.to_owned(),
             unauthorized_status: StatusCode::UNAUTHORIZED,
             unauthorized_body: default_body(),
@@ -102,6 +123,8 @@ impl PoemAuth {
             forbidden_body: default_body(),
             tokens: None,
             permissions: PermissionSet::full(),
+            ws_refused_status: StatusCode::FORBIDDEN,
+            basic_realm: None,
         }
     }
 
@@ -112,7 +135,22 @@ impl PoemAuth {
 
     /// The header an API key is read from.
     pub fn api_key_header(&self) -> &str {
-        self.inner.api_key_header.as_str()
+        self.inner.sources.api_key_header.as_str()
+    }
+
+    /// The cookie an API key is read from, if that is enabled.
+    pub fn api_key_cookie(&self) -> Option<&str> {
+        self.inner.sources.api_key_cookie.as_deref()
+    }
+
+    /// The query parameter an API key is read from, if that is enabled.
+    pub fn api_key_query(&self) -> Option<&str> {
+        self.inner.sources.api_key_query.as_deref()
+    }
+
+    /// The query parameter a WebSocket upgrade carries its token in.
+    pub fn ws_token_query(&self) -> &str {
+        &self.inner.sources.ws_token_query
     }
 
     /// The header the user-id hint is read from.
@@ -127,15 +165,17 @@ impl PoemAuth {
         AuthLayer::new(self.clone())
     }
 
-    /// Reads the credential of a request.
+    /// Reads the credential of a plain HTTP request.
     ///
     /// `Authorization: Bearer <token>` gives [`Credential::Bearer`],
     /// `Authorization: Basic <base64>` gives [`Credential::Basic`], and the
-    /// API-key header [`Credential::ApiKey`]; `Authorization` wins when both
-    /// are there. An empty value counts as absent (`Ok(None)`). A value that
-    /// is there but cannot be read (an unknown scheme, bad base64, no colon
-    /// in Basic, a credential header sent twice) is refused with
-    /// [`AuthError::InvalidCredentials`].
+    /// API-key header, cookie or query parameter [`Credential::ApiKey`] (the
+    /// cookie and the query parameter only when enabled in the builder). The
+    /// first of `Authorization`, header, cookie, query that holds a value
+    /// wins. An empty value counts as absent (`Ok(None)`). A value that is
+    /// there but cannot be read (an unknown scheme, bad base64, no colon in
+    /// Basic, a credential header or query parameter sent twice) is refused
+    /// with [`AuthError::InvalidCredentials`].
     ///
     /// ```
     /// # let pipeline = auth_core::Pipeline::builder()
@@ -149,13 +189,75 @@ impl PoemAuth {
     /// # Ok::<_, auth_core::AuthError>(())
     /// ```
     pub fn credential(&self, req: &Request) -> AuthResult<Option<Credential>> {
-        extract::credential(req, &self.inner.api_key_header)
+        extract::credential(req, &self.inner.sources, Channel::Http)
+    }
+
+    /// Reads the credential of a WebSocket upgrade request.
+    ///
+    /// As [`credential`](Self::credential), and then, after the cookie and
+    /// before the API-key query parameter, the token query parameter
+    /// (default `?token=`), which browsers use since they cannot set headers
+    /// on a WebSocket. Its value is a [`Credential::Bearer`]: a JWT goes to
+    /// the JWT handler, anything else to the API-key handler.
+    ///
+    /// ```
+    /// # let pipeline = auth_core::Pipeline::builder()
+    /// #     .handler(auth_core::ApiKeyHandler::builder().ws_key("k").build())
+    /// #     .build()?;
+    /// let auth = auth_poem::PoemAuth::new(pipeline);
+    /// let req = poem::Request::builder().uri_str("/ws?token=k-123").finish();
+    /// assert_eq!(auth.websocket_credential(&req)?.map(|c| c.kind()), Some("bearer"));
+    /// assert!(auth.credential(&req)?.is_none());
+    /// # Ok::<_, auth_core::AuthError>(())
+    /// ```
+    pub fn websocket_credential(&self, req: &Request) -> AuthResult<Option<Credential>> {
+        extract::credential(req, &self.inner.sources, Channel::WebSocket)
     }
 
     /// The request facts handed to the handlers: the HTTP channel, the
     /// user-id hint, the peer address and the user agent.
-    pub fn context(&self, req: &Request) -> auth_core::AuthContext {
-        extract::context(req, &self.inner.user_id_header)
+    pub fn context(&self, req: &Request) -> AuthContext {
+        extract::context(req, &self.inner.user_id_header, Channel::Http)
+    }
+
+    /// The request facts of a WebSocket upgrade: the WebSocket channel, the
+    /// user-id hint from the route's `user_id` path parameter
+    /// (`/ws/:user_id`, see [`WS_USER_ID_PARAM`](crate::WS_USER_ID_PARAM))
+    /// or, when the route has none, from the user-id header; the peer
+    /// address and the user agent.
+    pub fn websocket_context(&self, req: &Request) -> AuthContext {
+        extract::context(req, &self.inner.user_id_header, Channel::WebSocket)
+    }
+
+    /// `uri` fit for a log line: the values of the WebSocket token parameter
+    /// and of the API-key query parameter (when enabled) replaced by `***`.
+    /// See [`masked_uri`](crate::masked_uri).
+    ///
+    /// ```
+    /// # let pipeline = auth_core::Pipeline::builder()
+    /// #     .handler(auth_core::ApiKeyHandler::builder().ws_key("k").build())
+    /// #     .build()?;
+    /// let auth = auth_poem::PoemAuth::builder(pipeline).api_key_query("api_key").build()?;
+    /// let uri = "/ws?token=t-1&api_key=k-1&room=2".parse().expect("uri");
+    /// assert_eq!(auth.masked_uri(&uri), "/ws?token=***&api_key=***&room=2");
+    /// # Ok::<_, auth_core::AuthError>(())
+    /// ```
+    pub fn masked_uri(&self, uri: &Uri) -> String {
+        extract::masked_uri(uri, &self.inner.sources.secret_query_names())
+    }
+
+    /// Request-logging middleware like poem's `Tracing`, but logging the URI
+    /// through [`masked_uri`](Self::masked_uri). poem's own `Tracing` logs
+    /// the raw URI, token and API key included: use this one instead when a
+    /// credential may travel in the query.
+    pub fn masked_tracing(&self) -> MaskedTracing {
+        MaskedTracing::new(
+            self.inner
+                .sources
+                .secret_query_names()
+                .into_iter()
+                .map(str::to_owned),
+        )
     }
 
     /// Authenticates a request: reads its credential and runs the pipeline.
@@ -163,16 +265,38 @@ impl PoemAuth {
     /// Misconfiguration is logged as an error and an unavailable backend as
     /// a warning; the refusal sent to the client says nothing of either.
     pub async fn authenticate(&self, req: &Request) -> Result<Principal, AuthRejection> {
+        self.authenticate_on(req, Channel::Http).await
+    }
+
+    /// Authenticates a WebSocket upgrade request on the WebSocket channel
+    /// (see [`websocket_credential`](Self::websocket_credential) and
+    /// [`websocket_context`](Self::websocket_context)). A refusal for want
+    /// of a good credential is answered with the
+    /// [`ws_refused_status`](PoemAuthBuilder::ws_refused_status) (default
+    /// 403) and the configured unauthorized body.
+    ///
+    /// [`WsAuthenticated`](crate::WsAuthenticated) calls this before the
+    /// upgrade.
+    pub async fn authenticate_websocket(&self, req: &Request) -> Result<Principal, AuthRejection> {
+        self.authenticate_on(req, Channel::WebSocket).await
+    }
+
+    async fn authenticate_on(
+        &self,
+        req: &Request,
+        channel: Channel,
+    ) -> Result<Principal, AuthRejection> {
         // A value that cannot be read was still presented: it is refused,
         // not missing.
-        let credential = self.credential(req).map_err(|e| self.reject(e, true))?;
+        let credential = extract::credential(req, &self.inner.sources, channel)
+            .map_err(|e| self.reject(e, true, req, channel))?;
         let presented = credential.is_some();
-        let context = self.context(req);
+        let context = extract::context(req, &self.inner.user_id_header, channel);
         self.inner
             .pipeline
             .authenticate(credential, context)
             .await
-            .map_err(|e| self.reject(e, presented))
+            .map_err(|e| self.reject(e, presented, req, channel))
     }
 
     /// Checks a requirement on an authenticated principal: a refusal with
@@ -236,9 +360,21 @@ impl PoemAuth {
         poem::Route::new().nest("/", service)
     }
 
-    pub(crate) fn reject(&self, error: AuthError, presented: bool) -> AuthRejection {
-        log_refusal(&error);
+    /// A refusal on an HTTP route that has no request URI worth logging.
+    pub(crate) fn refuse(&self, error: AuthError, presented: bool) -> AuthRejection {
+        log_refusal(&error, None);
         AuthRejection::new(error, presented, self.inner.responses.clone())
+    }
+
+    fn reject(
+        &self,
+        error: AuthError,
+        presented: bool,
+        req: &Request,
+        channel: Channel,
+    ) -> AuthRejection {
+        log_refusal(&error, Some(&self.masked_uri(req.original_uri())));
+        AuthRejection::new(error, presented, self.inner.responses.clone()).on_channel(channel)
     }
 }
 
@@ -260,16 +396,18 @@ pub(crate) fn check(
     }
 }
 
-/// Logs a refusal at the level its cause deserves.
-pub(crate) fn log_refusal(error: &AuthError) {
+/// Logs a refusal at the level its cause deserves. `uri` must already be
+/// masked (see [`PoemAuth::masked_uri`]).
+pub(crate) fn log_refusal(error: &AuthError, uri: Option<&str>) {
+    let uri = uri.unwrap_or("-");
     match error {
         AuthError::Misconfigured(detail) => {
-            tracing::error!(%detail, "authentication is misconfigured; answering 500");
+            tracing::error!(%detail, uri, "authentication is misconfigured; answering 500");
         }
         AuthError::Unavailable(detail) => {
-            tracing::warn!(%detail, "authentication backend unavailable; answering 503");
+            tracing::warn!(%detail, uri, "authentication backend unavailable; answering 503");
         }
-        other => tracing::debug!(outcome = %other, "request refused"),
+        other => tracing::debug!(outcome = %other, uri, "request refused"),
     }
 }
 
@@ -278,6 +416,9 @@ pub(crate) fn log_refusal(error: &AuthError) {
 pub struct PoemAuthBuilder {
     pipeline: Pipeline,
     api_key_header: String,
+    api_key_cookie: Option<String>,
+    api_key_query: Option<String>,
+    ws_token_query: String,
     user_id_header: String,
     unauthorized_status: StatusCode,
     unauthorized_body: serde_json::Value,
@@ -285,6 +426,8 @@ pub struct PoemAuthBuilder {
     forbidden_body: serde_json::Value,
     tokens: Option<Arc<TokenService>>,
     permissions: PermissionSet,
+    ws_refused_status: StatusCode,
+    basic_realm: Option<String>,
 }
 
 impl fmt::Debug for PoemAuthBuilder {
@@ -292,9 +435,14 @@ impl fmt::Debug for PoemAuthBuilder {
         f.debug_struct("PoemAuthBuilder")
             .field("pipeline", &self.pipeline)
             .field("api_key_header", &self.api_key_header)
+            .field("api_key_cookie", &self.api_key_cookie)
+            .field("api_key_query", &self.api_key_query)
+            .field("ws_token_query", &self.ws_token_query)
             .field("user_id_header", &self.user_id_header)
             .field("unauthorized_status", &self.unauthorized_status)
             .field("forbidden_status", &self.forbidden_status)
+            .field("ws_refused_status", &self.ws_refused_status)
+            .field("basic_realm", &self.basic_realm)
             .finish_non_exhaustive()
     }
 }
@@ -304,6 +452,93 @@ impl PoemAuthBuilder {
     /// case-insensitive).
     pub fn api_key_header(mut self, name: impl Into<String>) -> Self {
         self.api_key_header = name.into();
+        self
+    }
+
+    /// Also reads an API key from the cookie `name` (off by default), after
+    /// `Authorization` and the API-key header, on HTTP and WebSocket alike.
+    ///
+    /// A browser sends cookies with cross-site requests and cross-site
+    /// WebSocket upgrades: set the cookie `SameSite=Strict` (and `HttpOnly`,
+    /// `Secure`), and check `Origin` on WebSocket routes that accept it.
+    ///
+    /// ```
+    /// # let pipeline = auth_core::Pipeline::builder()
+    /// #     .handler(auth_core::ApiKeyHandler::builder().http_key("k").build())
+    /// #     .build()?;
+    /// let auth = auth_poem::PoemAuth::builder(pipeline).api_key_cookie("api_key").build()?;
+    /// let req = poem::Request::builder().header("cookie", "api_key=k-123").finish();
+    /// assert_eq!(auth.credential(&req)?.map(|c| c.kind()), Some("api_key"));
+    /// # Ok::<_, auth_core::AuthError>(())
+    /// ```
+    pub fn api_key_cookie(mut self, name: impl Into<String>) -> Self {
+        self.api_key_cookie = Some(name.into());
+        self
+    }
+
+    /// Also reads an API key from the query parameter `name`, on HTTP and
+    /// WebSocket alike, after every other source. Off by default: a key in
+    /// a URL ends up in proxy and access logs, browser history and
+    /// `Referer` headers. This crate's own log lines mask it (see
+    /// [`PoemAuth::masked_uri`]); poem's `Tracing` middleware does not (see
+    /// [`PoemAuth::masked_tracing`]).
+    ///
+    /// ```
+    /// # let pipeline = auth_core::Pipeline::builder()
+    /// #     .handler(auth_core::ApiKeyHandler::builder().http_key("k").build())
+    /// #     .build()?;
+    /// let auth = auth_poem::PoemAuth::builder(pipeline).api_key_query("api_key").build()?;
+    /// let req = poem::Request::builder().uri_str("/items?api_key=k-123").finish();
+    /// assert_eq!(auth.credential(&req)?.map(|c| c.kind()), Some("api_key"));
+    /// # Ok::<_, auth_core::AuthError>(())
+    /// ```
+    pub fn api_key_query(mut self, name: impl Into<String>) -> Self {
+        self.api_key_query = Some(name.into());
+        self
+    }
+
+    /// The query parameter a WebSocket upgrade carries its token in
+    /// (default `token`). It is always read on WebSocket upgrades, never on
+    /// plain HTTP requests.
+    pub fn ws_token_query(mut self, name: impl Into<String>) -> Self {
+        self.ws_token_query = name.into();
+        self
+    }
+
+    /// The status of a WebSocket upgrade refused for a missing or bad
+    /// credential (default 403, as the chat servers this mimics answer); a
+    /// 4xx status. The body is the unauthorized body; the
+    /// `WWW-Authenticate` challenges are sent only if this is 401.
+    pub fn ws_refused_status(mut self, status: StatusCode) -> Self {
+        self.ws_refused_status = status;
+        self
+    }
+
+    /// Sends `WWW-Authenticate: Basic realm="<realm>"` beside the Bearer
+    /// challenge on 401 answers (two header values, Bearer first), so
+    /// browsers and tools offer a login for Basic. Off by default. The realm
+    /// is visible ASCII without `"` or `\`.
+    ///
+    /// ```
+    /// use poem::{get, handler, test::TestClient, EndpointExt, Route};
+    ///
+    /// #[handler]
+    /// fn index() {}
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let pipeline = auth_core::Pipeline::builder()
+    /// #     .handler(auth_core::ApiKeyHandler::builder().http_key("k").build())
+    /// #     .build()?;
+    /// let auth = auth_poem::PoemAuth::builder(pipeline).basic_realm("chat").build()?;
+    /// let cli = TestClient::new(Route::new().at("/", get(index)).with(auth.layer()));
+    /// let resp = cli.get("/").send().await;
+    /// let challenges: Vec<_> = resp.0.headers().get_all("www-authenticate").iter().collect();
+    /// assert_eq!(challenges, ["Bearer", r#"Basic realm="chat""#]);
+    /// # Ok::<_, auth_core::AuthError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn basic_realm(mut self, realm: impl Into<String>) -> Self {
+        self.basic_realm = Some(realm.into());
         self
     }
 
@@ -356,8 +591,9 @@ impl PoemAuthBuilder {
     }
 
     /// A header name that is not a valid HTTP header name, the API-key
-    /// header set to `authorization`, or a status outside 4xx is refused
-    /// with [`AuthError::Misconfigured`].
+    /// header set to `authorization`, a cookie name that is not an RFC 6265
+    /// token, an empty query parameter name, a realm that cannot be quoted,
+    /// or a status outside 4xx is refused with [`AuthError::Misconfigured`].
     pub fn build(self) -> AuthResult<PoemAuth> {
         let header = |what: &str, name: &str| {
             HeaderName::try_from(name.trim()).map_err(|_| {
@@ -373,9 +609,33 @@ impl PoemAuthBuilder {
             ));
         }
         let user_id_header = header("the user-id header", &self.user_id_header)?;
+        let api_key_cookie = self
+            .api_key_cookie
+            .map(|name| cookie_name(name.trim()))
+            .transpose()?;
+        let query_name = |what: &str, name: &str| {
+            let name = name.trim();
+            if name.is_empty() {
+                return Err(AuthError::Misconfigured(format!(
+                    "the {what} query parameter name is empty"
+                )));
+            }
+            Ok(name.to_owned())
+        };
+        let api_key_query = self
+            .api_key_query
+            .map(|name| query_name("API-key", &name))
+            .transpose()?;
+        let ws_token_query = query_name("WebSocket token", &self.ws_token_query)?;
+        let basic_challenge = self
+            .basic_realm
+            .as_deref()
+            .map(basic_challenge)
+            .transpose()?;
         for (what, status) in [
             ("unauthorized", self.unauthorized_status),
             ("forbidden", self.forbidden_status),
+            ("WebSocket refused", self.ws_refused_status),
         ] {
             if !status.is_client_error() {
                 return Err(AuthError::Misconfigured(format!(
@@ -386,7 +646,12 @@ impl PoemAuthBuilder {
         Ok(PoemAuth {
             inner: Arc::new(Inner {
                 pipeline: self.pipeline,
-                api_key_header,
+                sources: Sources {
+                    api_key_header,
+                    api_key_cookie,
+                    api_key_query,
+                    ws_token_query,
+                },
                 user_id_header,
                 tokens: self.tokens,
                 permissions: self.permissions,
@@ -395,10 +660,41 @@ impl PoemAuthBuilder {
                     unauthorized_body: self.unauthorized_body.to_string(),
                     forbidden_status: self.forbidden_status,
                     forbidden_body: self.forbidden_body.to_string(),
+                    ws_refused_status: self.ws_refused_status,
+                    basic_challenge,
                 }),
             }),
         })
     }
+}
+
+/// Checks a cookie name: an RFC 6265 token (visible ASCII, no separators).
+fn cookie_name(name: &str) -> AuthResult<String> {
+    let separator = |c: char| "()<>@,;:\\\"/[]?={} \t".contains(c);
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_graphic() && !separator(c)) {
+        return Err(AuthError::Misconfigured(format!(
+            "the API-key cookie name `{name}` is not a valid cookie name"
+        )));
+    }
+    Ok(name.to_owned())
+}
+
+/// `Basic realm="<realm>"`; a realm that would need escaping is refused.
+fn basic_challenge(realm: &str) -> AuthResult<HeaderValue> {
+    let bad = realm.is_empty()
+        || !realm
+            .chars()
+            .all(|c| (c.is_ascii_graphic() || c == ' ') && c != '"' && c != '\\');
+    if bad {
+        return Err(AuthError::Misconfigured(format!(
+            "the Basic realm {realm:?} must be non-empty visible ASCII without `\"` or `\\`"
+        )));
+    }
+    HeaderValue::try_from(format!("Basic realm=\"{realm}\"")).map_err(|_| {
+        AuthError::Misconfigured(format!(
+            "the Basic realm {realm:?} is not a valid header value"
+        ))
+    })
 }
 
 #[cfg(test)]
@@ -423,6 +719,16 @@ mod tests {
             PoemAuth::builder(pipeline()).user_id_header("user:id"),
             PoemAuth::builder(pipeline()).unauthorized_status(StatusCode::OK),
             PoemAuth::builder(pipeline()).forbidden_status(StatusCode::INTERNAL_SERVER_ERROR),
+            PoemAuth::builder(pipeline()).ws_refused_status(StatusCode::SWITCHING_PROTOCOLS),
+            PoemAuth::builder(pipeline()).api_key_cookie(""),
+            PoemAuth::builder(pipeline()).api_key_cookie("api key"),
+            PoemAuth::builder(pipeline()).api_key_cookie("a=b"),
+            PoemAuth::builder(pipeline()).api_key_query(" "),
+            PoemAuth::builder(pipeline()).ws_token_query(""),
+            PoemAuth::builder(pipeline()).basic_realm(""),
+            PoemAuth::builder(pipeline()).basic_realm("say \"hi\""),
+            PoemAuth::builder(pipeline()).basic_realm("back\\slash"),
+            PoemAuth::builder(pipeline()).basic_realm("caf\u{e9}"),
         ] {
             assert!(matches!(bad.build(), Err(AuthError::Misconfigured(_))));
         }

@@ -1,11 +1,40 @@
 //! Reading a credential and the request facts out of a poem [`Request`].
 
-use auth_core::{AuthContext, AuthError, Credential};
+use auth_core::{AuthContext, AuthError, Channel, Credential};
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use poem::http::header::{AUTHORIZATION, USER_AGENT};
-use poem::http::{HeaderName, HeaderValue};
+use poem::http::header::{AUTHORIZATION, COOKIE, USER_AGENT};
+use poem::http::{HeaderName, HeaderValue, Uri};
+use poem::web::cookie::Cookie;
 use poem::{Addr, Request};
+
+/// The path parameter a WebSocket route names its user in (`/ws/:user_id`).
+pub const WS_USER_ID_PARAM: &str = "user_id";
+
+/// What [`masked_uri`] writes in place of a hidden value.
+const MASK: &str = "***";
+
+/// Where credentials are read from besides `Authorization`.
+#[derive(Debug, Clone)]
+pub(crate) struct Sources {
+    /// The API-key header.
+    pub(crate) api_key_header: HeaderName,
+    /// The cookie an API key is read from, when enabled.
+    pub(crate) api_key_cookie: Option<String>,
+    /// The query parameter an API key is read from, when enabled.
+    pub(crate) api_key_query: Option<String>,
+    /// The query parameter a WebSocket upgrade carries its token in.
+    pub(crate) ws_token_query: String,
+}
+
+impl Sources {
+    /// The query parameters whose values never reach a log.
+    pub(crate) fn secret_query_names(&self) -> Vec<&str> {
+        let mut names = vec![self.ws_token_query.as_str()];
+        names.extend(self.api_key_query.as_deref());
+        names
+    }
+}
 
 /// Standard base64 that accepts a value with or without its `=` padding.
 const BASIC_B64: GeneralPurpose = GeneralPurpose::new(
@@ -13,30 +42,144 @@ const BASIC_B64: GeneralPurpose = GeneralPurpose::new(
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
-/// Reads the credential of `req`.
+/// Reads the credential of `req` arriving on `channel`.
 ///
-/// `Authorization` wins when it holds a value; the API-key header is read only
-/// when `Authorization` is absent or empty. An empty or blank value counts as
-/// absent, and so does a scheme with nothing after it (`Bearer `). A value
-/// that is there but unusable (an unknown scheme, bad base64, no colon in
-/// Basic, bytes that are not text, the header sent twice) is a refused credential:
+/// The first source that holds a value wins, in this order:
+/// `Authorization`, the API-key header, the API-key cookie (when enabled),
+/// then the query: on a WebSocket upgrade the token parameter (read as a
+/// bearer token, so a JWT goes to the JWT handler and anything else to the
+/// API-key handler), then the API-key parameter (when enabled, on both
+/// channels). An empty or blank value counts as absent, and so does a scheme
+/// with nothing after it (`Bearer `). A value that is there but unusable (an
+/// unknown scheme, bad base64, no colon in Basic, bytes that are not text,
+/// the header or query parameter sent twice) is a refused credential:
 /// [`AuthError::InvalidCredentials`].
 pub(crate) fn credential(
     req: &Request,
-    api_key_header: &HeaderName,
+    sources: &Sources,
+    channel: Channel,
 ) -> Result<Option<Credential>, AuthError> {
     if let Some(value) = single(req, &AUTHORIZATION)?
         && let Some(credential) = authorization(value)?
     {
         return Ok(Some(credential));
     }
-    match single(req, api_key_header)? {
-        None => Ok(None),
-        Some(value) => {
-            let key = text(value)?;
-            Ok((!key.is_empty()).then(|| Credential::api_key(key)))
+    if let Some(value) = single(req, &sources.api_key_header)? {
+        let key = text(value)?;
+        if !key.is_empty() {
+            return Ok(Some(Credential::api_key(key)));
         }
     }
+    if let Some(name) = &sources.api_key_cookie
+        && let Some(key) = cookie(req, name)
+    {
+        return Ok(Some(Credential::api_key(key)));
+    }
+    if channel == Channel::WebSocket
+        && let Some(token) = query(req, &sources.ws_token_query)?
+    {
+        return Ok(Some(Credential::bearer(token)));
+    }
+    if let Some(name) = &sources.api_key_query
+        && let Some(key) = query(req, name)?
+    {
+        return Ok(Some(Credential::api_key(key)));
+    }
+    Ok(None)
+}
+
+/// The trimmed, non-empty value of the cookie `name`. When the browser
+/// sends the name twice the first one counts, as in poem's `CookieJar`
+/// (RFC 6265 sends the most specific path first). Cookie headers that are
+/// not text and pairs that do not parse are skipped, as poem does.
+fn cookie(req: &Request, name: &str) -> Option<String> {
+    let value = req
+        .headers()
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| Cookie::parse(pair.trim()).ok())
+        .find(|c| c.name() == name)?
+        .value_str()
+        .trim()
+        .to_owned();
+    (!value.is_empty()).then_some(value)
+}
+
+/// The trimmed, non-empty value of the query parameter `name`, decoded as
+/// poem's `Query` decodes it. Sent twice with a value, it is ambiguous and
+/// refused.
+fn query(req: &Request, name: &str) -> Result<Option<String>, AuthError> {
+    let Some(query) = req.uri().query() else {
+        return Ok(None);
+    };
+    let mut found = None;
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        let value = value.trim();
+        if key != name || value.is_empty() {
+            continue;
+        }
+        if found.is_some() {
+            tracing::debug!(
+                parameter = name,
+                "credential query parameter sent more than once"
+            );
+            return Err(AuthError::InvalidCredentials);
+        }
+        found = Some(value.to_owned());
+    }
+    Ok(found)
+}
+
+/// `uri` as text, with the values of the query parameters in `names`
+/// replaced by `***`: the form of a URI fit for a log line.
+///
+/// Names are compared after URL-decoding and without regard to case, so
+/// `?%74oken=...` and `?TOKEN=...` are hidden as well as `?token=...`. The
+/// rest of the URI is left as it came.
+///
+/// ```
+/// use auth_poem::masked_uri;
+/// use poem::http::Uri;
+///
+/// let uri: Uri = "/ws/alice?token=s3cr3t&room=7&api_key=k-1".parse()?;
+/// assert_eq!(masked_uri(&uri, &["token", "api_key"]), "/ws/alice?token=***&room=7&api_key=***");
+/// # Ok::<_, poem::http::uri::InvalidUri>(())
+/// ```
+pub fn masked_uri(uri: &Uri, names: &[&str]) -> String {
+    let Some(query) = uri.query() else {
+        return uri.to_string();
+    };
+    let mut out = String::with_capacity(uri.path().len() + query.len() + 32);
+    if let Some(scheme) = uri.scheme_str() {
+        out.push_str(scheme);
+        out.push_str("://");
+    }
+    if let Some(authority) = uri.authority() {
+        out.push_str(authority.as_str());
+    }
+    out.push_str(uri.path());
+    out.push('?');
+    for (i, pair) in query.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        let hidden = pair.split_once('=').filter(|_| {
+            form_urlencoded::parse(pair.as_bytes())
+                .next()
+                .is_some_and(|(key, _)| names.iter().any(|n| key.eq_ignore_ascii_case(n)))
+        });
+        match hidden {
+            Some((raw_name, _)) => {
+                out.push_str(raw_name);
+                out.push('=');
+                out.push_str(MASK);
+            }
+            None => out.push_str(pair),
+        }
+    }
+    out
 }
 
 /// The value of a credential header; a header sent twice is ambiguous (two
@@ -97,9 +240,20 @@ fn text(value: &HeaderValue) -> Result<&str, AuthError> {
 }
 
 /// What the handlers may know of `req` besides its credential.
-pub(crate) fn context(req: &Request, user_id_header: &HeaderName) -> AuthContext {
-    let mut cx = AuthContext::http();
-    if let Some(hint) = header_text(req, user_id_header) {
+///
+/// The user-id hint is the `user_id_header` on HTTP. On a WebSocket upgrade
+/// it is the route's [`WS_USER_ID_PARAM`] path parameter when the route has
+/// one (`/ws/:user_id`), and the header otherwise.
+pub(crate) fn context(req: &Request, user_id_header: &HeaderName, channel: Channel) -> AuthContext {
+    let mut cx = AuthContext::new(channel);
+    let hint = match channel {
+        Channel::WebSocket => match req.raw_path_param(WS_USER_ID_PARAM) {
+            Some(param) => Some(param),
+            None => header_text(req, user_id_header),
+        },
+        Channel::Http => header_text(req, user_id_header),
+    };
+    if let Some(hint) = hint {
         cx = cx.with_user_id_hint(hint);
     }
     match &req.remote_addr().0 {
@@ -137,8 +291,17 @@ mod tests {
         Request::builder().header(name, value).finish()
     }
 
+    fn sources() -> Sources {
+        Sources {
+            api_key_header: KEY_HEADER,
+            api_key_cookie: None,
+            api_key_query: None,
+            ws_token_query: "token".to_owned(),
+        }
+    }
+
     fn read(req: &Request) -> Result<Option<Credential>, AuthError> {
-        credential(req, &KEY_HEADER)
+        credential(req, &sources(), Channel::Http)
     }
 
     fn secret_of(c: &Credential) -> String {
@@ -262,15 +425,206 @@ mod tests {
             .header("user_id", "alice")
             .header(USER_AGENT, "curl/8")
             .finish();
-        let cx = context(&req, &HeaderName::from_static("user_id"));
+        let cx = context(&req, &HeaderName::from_static("user_id"), Channel::Http);
         assert_eq!(cx.channel, Channel::Http);
         assert_eq!(cx.user_id_hint(), Some("alice"));
         assert_eq!(cx.user_agent.as_deref(), Some("curl/8"));
         // The placeholder address of a request that came from no socket is no address.
         assert_eq!(cx.remote_addr, None);
 
-        let cx = context(&Request::default(), &HeaderName::from_static("user_id"));
+        let cx = context(
+            &Request::default(),
+            &HeaderName::from_static("user_id"),
+            Channel::Http,
+        );
         assert_eq!(cx.user_id_hint(), None);
         assert_eq!(cx.user_agent, None);
+    }
+
+    fn with_sources(
+        req: &Request,
+        channel: Channel,
+        f: impl FnOnce(&mut Sources),
+    ) -> Result<Option<Credential>, AuthError> {
+        let mut sources = sources();
+        f(&mut sources);
+        credential(req, &sources, channel)
+    }
+
+    fn get(uri: &str) -> Request {
+        Request::builder().uri_str(uri).finish()
+    }
+
+    #[test]
+    fn cookie_api_key_is_read_only_when_enabled() {
+        let req = Request::builder()
+            .header(COOKIE, "theme=dark; session-key=k-1; other=x")
+            .finish();
+        assert!(read(&req).expect("ok").is_none());
+        let c = with_sources(&req, Channel::Http, |s| {
+            s.api_key_cookie = Some("session-key".into());
+        })
+        .expect("ok")
+        .expect("present");
+        assert_eq!((c.kind(), secret_of(&c).as_str()), ("api_key", "k-1"));
+    }
+
+    #[test]
+    fn first_cookie_of_a_name_counts_and_empty_cookie_is_absent() {
+        let enable = |s: &mut Sources| s.api_key_cookie = Some("key".into());
+        let mut req = Request::builder().header(COOKIE, "key=first").finish();
+        req.headers_mut()
+            .append(COOKIE, HeaderValue::from_static("key=second"));
+        let c = with_sources(&req, Channel::Http, enable)
+            .expect("ok")
+            .expect("present");
+        assert_eq!(secret_of(&c), "first");
+        for value in ["key=", "key=  ", "other=k"] {
+            let req = Request::builder().header(COOKIE, value).finish();
+            assert!(
+                with_sources(&req, Channel::Http, enable)
+                    .expect("ok")
+                    .is_none(),
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn query_api_key_is_read_only_when_enabled_on_both_channels() {
+        let req = get("/x?api_key=k%2B1&page=2");
+        for channel in [Channel::Http, Channel::WebSocket] {
+            assert!(credential(&req, &sources(), channel).expect("ok").is_none());
+            let c = with_sources(&req, channel, |s| s.api_key_query = Some("api_key".into()))
+                .expect("ok")
+                .expect("present");
+            assert_eq!((c.kind(), secret_of(&c).as_str()), ("api_key", "k+1"));
+        }
+    }
+
+    #[test]
+    fn ws_token_query_is_read_as_bearer_on_websocket_only() {
+        let req = get("/ws?token=eyJh.eyJz.c2ln");
+        assert!(read(&req).expect("ok").is_none());
+        let c = credential(&req, &sources(), Channel::WebSocket)
+            .expect("ok")
+            .expect("present");
+        assert_eq!(c.kind(), "bearer");
+        assert!(c.is_jwt_shaped());
+        let c = with_sources(&get("/ws?t=plain-key"), Channel::WebSocket, |s| {
+            s.ws_token_query = "t".into();
+        })
+        .expect("ok")
+        .expect("present");
+        assert_eq!((c.kind(), secret_of(&c).as_str()), ("bearer", "plain-key"));
+        // Same name for both parameters: on WebSocket it is the token.
+        let c = with_sources(&get("/ws?token=k"), Channel::WebSocket, |s| {
+            s.api_key_query = Some("token".into());
+        })
+        .expect("ok")
+        .expect("present");
+        assert_eq!(c.kind(), "bearer");
+    }
+
+    #[test]
+    fn precedence_is_authorization_then_header_then_cookie_then_query() {
+        let all = |s: &mut Sources| {
+            s.api_key_cookie = Some("key".into());
+            s.api_key_query = Some("api_key".into());
+        };
+        let uri = "/ws?token=from-token&api_key=from-query";
+        let full = Request::builder()
+            .uri_str(uri)
+            .header(AUTHORIZATION, "Bearer from-authorization")
+            .header("x-api-key", "from-header")
+            .header(COOKIE, "key=from-cookie")
+            .finish();
+        let no_auth = Request::builder()
+            .uri_str(uri)
+            .header(AUTHORIZATION, "")
+            .header("x-api-key", "from-header")
+            .header(COOKIE, "key=from-cookie")
+            .finish();
+        let cookie_only = Request::builder()
+            .uri_str(uri)
+            .header("x-api-key", " ")
+            .header(COOKIE, "key=from-cookie")
+            .finish();
+        let query_only = Request::builder()
+            .uri_str(uri)
+            .header(COOKIE, "key=")
+            .finish();
+        for (req, http, ws) in [
+            (&full, "from-authorization", "from-authorization"),
+            (&no_auth, "from-header", "from-header"),
+            (&cookie_only, "from-cookie", "from-cookie"),
+            (&query_only, "from-query", "from-token"),
+        ] {
+            let got = |channel| {
+                secret_of(
+                    &with_sources(req, channel, all)
+                        .expect("ok")
+                        .expect("present"),
+                )
+            };
+            assert_eq!(got(Channel::Http), http);
+            assert_eq!(got(Channel::WebSocket), ws);
+        }
+    }
+
+    #[test]
+    fn empty_or_repeated_query_values() {
+        let enable = |s: &mut Sources| s.api_key_query = Some("api_key".into());
+        for uri in [
+            "/?api_key=",
+            "/?api_key=+",
+            "/?api_key",
+            "/?token=&api_key=%20",
+        ] {
+            assert!(
+                with_sources(&get(uri), Channel::WebSocket, enable)
+                    .expect("ok")
+                    .is_none(),
+                "{uri}"
+            );
+        }
+        // An empty duplicate is absent, not ambiguous.
+        let c = with_sources(&get("/?api_key=&api_key=k"), Channel::Http, enable)
+            .expect("ok")
+            .expect("present");
+        assert_eq!(secret_of(&c), "k");
+        for uri in ["/?api_key=a&api_key=b", "/?api_key=a&api_key=a"] {
+            assert_eq!(
+                with_sources(&get(uri), Channel::Http, enable).expect_err(uri),
+                AuthError::InvalidCredentials
+            );
+        }
+        assert_eq!(
+            credential(&get("/?token=a&token=b"), &sources(), Channel::WebSocket)
+                .expect_err("twice"),
+            AuthError::InvalidCredentials
+        );
+    }
+
+    #[test]
+    fn masked_uri_hides_the_named_values_only() {
+        let mask = |uri: &str, names: &[&str]| masked_uri(&uri.parse().expect("uri"), names);
+        assert_eq!(
+            mask("/ws/alice?token=s3cr3t&room=7", &["token"]),
+            "/ws/alice?token=***&room=7"
+        );
+        assert_eq!(
+            mask("/x?%74oken=s3cr3t&TOKEN=s3cr3t&tokens=ok&token", &["token"]),
+            "/x?%74oken=***&TOKEN=***&tokens=ok&token"
+        );
+        assert_eq!(
+            mask(
+                "http://h:8080/a?api_key=k&token=t&a=b=c",
+                &["token", "api_key"]
+            ),
+            "http://h:8080/a?api_key=***&token=***&a=b=c"
+        );
+        assert_eq!(mask("/plain", &["token"]), "/plain");
+        assert_eq!(mask("/?token=t", &[]), "/?token=t");
     }
 }

@@ -102,7 +102,7 @@ impl<'a> FromRequest<'a> for Authenticated {
              route with `auth.layer()` or attach the auth with `.data(auth)`"
                 .into(),
         );
-        log_refusal(&error);
+        log_refusal(&error, None);
         Err(AuthRejection::new(error, false, Arc::new(Responses::default())).into())
     }
 }

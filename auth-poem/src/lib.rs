@@ -6,12 +6,20 @@ mod extractor;
 mod middleware;
 mod rejection;
 pub mod routes;
+mod trace;
+mod websocket;
 
-pub use auth::{DEFAULT_API_KEY_HEADER, DEFAULT_USER_ID_HEADER, PoemAuth, PoemAuthBuilder};
+pub use auth::{
+    DEFAULT_API_KEY_HEADER, DEFAULT_USER_ID_HEADER, DEFAULT_WS_TOKEN_QUERY, PoemAuth,
+    PoemAuthBuilder,
+};
+pub use extract::{WS_USER_ID_PARAM, masked_uri};
 pub use extractor::Authenticated;
 pub use middleware::{AuthEndpoint, AuthLayer};
 pub use rejection::AuthRejection;
 pub use routes::TokenApi;
+pub use trace::{MaskedTracing, MaskedTracingEndpoint};
+pub use websocket::WsAuthenticated;
 
 /// The framework-free core, re-exported so one dependency is enough.
 pub use auth_core;

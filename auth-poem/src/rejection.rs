@@ -3,11 +3,11 @@
 use std::fmt;
 use std::sync::Arc;
 
-use auth_core::AuthError;
+use auth_core::{AuthError, Channel};
 use poem::Response;
 use poem::error::ResponseError;
-use poem::http::StatusCode;
 use poem::http::header::WWW_AUTHENTICATE;
+use poem::http::{HeaderValue, StatusCode};
 
 /// The body of a 500 answer: it says nothing of the cause.
 const INTERNAL_BODY: &str = r#"{"detail":{"error":"Internal Server Error"}}"#;
@@ -21,6 +21,10 @@ pub(crate) struct Responses {
     pub(crate) unauthorized_body: String,
     pub(crate) forbidden_status: StatusCode,
     pub(crate) forbidden_body: String,
+    /// The status of a WebSocket upgrade refused for want of a good credential.
+    pub(crate) ws_refused_status: StatusCode,
+    /// `Basic realm="..."`, sent beside the Bearer challenge when a realm is set.
+    pub(crate) basic_challenge: Option<HeaderValue>,
 }
 
 /// The default body of both 401 and 403 answers.
@@ -36,6 +40,8 @@ impl Default for Responses {
             unauthorized_body: body.clone(),
             forbidden_status: StatusCode::FORBIDDEN,
             forbidden_body: body,
+            ws_refused_status: StatusCode::FORBIDDEN,
+            basic_challenge: None,
         }
     }
 }
@@ -48,12 +54,15 @@ impl Default for Responses {
 ///
 /// | [`AuthError`] | status (default) | body | `WWW-Authenticate` |
 /// |---|---|---|---|
-/// | `MissingCredentials`, `InvalidCredentials` | 401 | configured | `Bearer`, plus `error="invalid_token"` when a credential was presented |
+/// | `MissingCredentials`, `InvalidCredentials` | 401 (403 on a WebSocket upgrade) | configured | `Bearer`, plus `error="invalid_token"` when a credential was presented; and `Basic realm="..."` when a realm is set |
 /// | `Forbidden` | 403 | configured | none |
 /// | `Misconfigured` | 500 | generic | none |
 /// | `Unavailable` | 503 | generic | none |
 ///
-/// The 500 and 503 bodies never carry the cause; it is logged instead.
+/// The 500 and 503 bodies never carry the cause; it is logged instead. A
+/// refused WebSocket upgrade carries the challenges only when its status is
+/// configured to be 401 (see
+/// [`PoemAuthBuilder::ws_refused_status`](crate::PoemAuthBuilder::ws_refused_status)).
 ///
 /// ```
 /// use auth_core::{AuthMethod, AuthPermission as P, AuthResource as R, Principal, Requirement};
@@ -74,6 +83,7 @@ impl Default for Responses {
 pub struct AuthRejection {
     error: AuthError,
     presented: bool,
+    channel: Channel,
     responses: Arc<Responses>,
 }
 
@@ -82,8 +92,20 @@ impl AuthRejection {
         Self {
             error,
             presented,
+            channel: Channel::Http,
             responses,
         }
+    }
+
+    /// The same refusal, of a WebSocket upgrade.
+    pub(crate) fn on_channel(mut self, channel: Channel) -> Self {
+        self.channel = channel;
+        self
+    }
+
+    /// The channel the refused request came in on.
+    pub fn channel(&self) -> Channel {
+        self.channel
     }
 
     /// The outcome that caused the refusal.
@@ -97,13 +119,23 @@ impl AuthRejection {
         self.presented
     }
 
-    /// The `WWW-Authenticate` challenge, for a 401 outcome.
-    fn challenge(&self) -> Option<&'static str> {
-        match (self.error.is_unauthenticated(), self.presented) {
-            (false, _) => None,
-            (true, false) => Some("Bearer"),
-            (true, true) => Some(r#"Bearer error="invalid_token""#),
+    /// The `WWW-Authenticate` challenges, for a 401 outcome: Bearer, then
+    /// Basic when a realm is set. A WebSocket refusal carries them only when
+    /// it is answered with 401.
+    fn challenges(&self) -> Vec<HeaderValue> {
+        if !self.error.is_unauthenticated()
+            || (self.channel == Channel::WebSocket && self.status() != StatusCode::UNAUTHORIZED)
+        {
+            return Vec::new();
         }
+        let bearer = if self.presented {
+            HeaderValue::from_static(r#"Bearer error="invalid_token""#)
+        } else {
+            HeaderValue::from_static("Bearer")
+        };
+        let mut challenges = vec![bearer];
+        challenges.extend(self.responses.basic_challenge.clone());
+        challenges
     }
 }
 
@@ -112,6 +144,7 @@ impl fmt::Debug for AuthRejection {
         f.debug_struct("AuthRejection")
             .field("error", &self.error)
             .field("credential_presented", &self.presented)
+            .field("channel", &self.channel)
             .finish_non_exhaustive()
     }
 }
@@ -131,9 +164,10 @@ impl std::error::Error for AuthRejection {
 impl ResponseError for AuthRejection {
     fn status(&self) -> StatusCode {
         match self.error {
-            AuthError::MissingCredentials | AuthError::InvalidCredentials => {
-                self.responses.unauthorized_status
-            }
+            AuthError::MissingCredentials | AuthError::InvalidCredentials => match self.channel {
+                Channel::Http => self.responses.unauthorized_status,
+                Channel::WebSocket => self.responses.ws_refused_status,
+            },
             AuthError::Forbidden => self.responses.forbidden_status,
             AuthError::Misconfigured(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AuthError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -152,7 +186,7 @@ impl ResponseError for AuthRejection {
         let mut builder = Response::builder()
             .status(self.status())
             .content_type("application/json");
-        if let Some(challenge) = self.challenge() {
+        for challenge in self.challenges() {
             builder = builder.header(WWW_AUTHENTICATE, challenge);
         }
         builder.body(body)
@@ -239,5 +273,52 @@ mod tests {
         let resp = err.into_response();
         assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
         assert!(resp.header(WWW_AUTHENTICATE).is_some());
+    }
+
+    fn challenges_of(resp: &Response) -> Vec<&str> {
+        resp.headers()
+            .get_all(WWW_AUTHENTICATE)
+            .iter()
+            .map(|v| v.to_str().expect("text"))
+            .collect()
+    }
+
+    #[test]
+    fn basic_realm_is_a_second_challenge_after_bearer() {
+        let responses = Arc::new(Responses {
+            basic_challenge: Some(HeaderValue::from_static(r#"Basic realm="chat""#)),
+            ..Responses::default()
+        });
+        for (presented, bearer) in [(false, "Bearer"), (true, r#"Bearer error="invalid_token""#)] {
+            let resp =
+                AuthRejection::new(AuthError::InvalidCredentials, presented, responses.clone())
+                    .as_response();
+            assert_eq!(challenges_of(&resp), [bearer, r#"Basic realm="chat""#]);
+        }
+        let resp = AuthRejection::new(AuthError::Forbidden, true, responses).as_response();
+        assert!(challenges_of(&resp).is_empty());
+    }
+
+    #[test]
+    fn websocket_refusal_is_403_without_challenge_unless_configured_401() {
+        let resp = AuthRejection::new(
+            AuthError::MissingCredentials,
+            false,
+            Arc::new(Responses::default()),
+        )
+        .on_channel(Channel::WebSocket)
+        .as_response();
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+        assert!(challenges_of(&resp).is_empty());
+
+        let responses = Arc::new(Responses {
+            ws_refused_status: StatusCode::UNAUTHORIZED,
+            ..Responses::default()
+        });
+        let resp = AuthRejection::new(AuthError::InvalidCredentials, true, responses)
+            .on_channel(Channel::WebSocket)
+            .as_response();
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(challenges_of(&resp), [r#"Bearer error="invalid_token""#]);
     }
 }

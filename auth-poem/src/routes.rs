@@ -150,7 +150,7 @@ impl TokenApi {
     }
 
     fn refused(&self) -> poem::Error {
-        self.auth.reject(AuthError::InvalidCredentials, true).into()
+        self.auth.refuse(AuthError::InvalidCredentials, true).into()
     }
 
     fn answer(pair: TokenPair) -> TokenAnswer {
@@ -254,7 +254,7 @@ impl TokenApi {
             Err(Ok(answer)) => Ok(answer),
             Err(Err(None)) if oauth_form => Ok(oauth_error("invalid_grant")),
             Err(Err(None)) => Err(self.refused()),
-            Err(Err(Some(e))) => Err(self.auth.reject(e, false).into()),
+            Err(Err(Some(e))) => Err(self.auth.refuse(e, false).into()),
         }
     }
 
@@ -270,7 +270,7 @@ impl TokenApi {
         self.service()?
             .revoke(&token)
             .await
-            .map_err(|e| self.auth.reject(e, false).into())
+            .map_err(|e| self.auth.refuse(e, false).into())
     }
 
     /// Log out: revoke the presented access token and its session's refresh tokens.
@@ -279,7 +279,7 @@ impl TokenApi {
         self.service()?
             .logout(user.principal())
             .await
-            .map_err(|e| self.auth.reject(e, false).into())
+            .map_err(|e| self.auth.refuse(e, false).into())
     }
 
     /// Who am I: the authenticated principal.
