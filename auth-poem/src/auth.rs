@@ -10,6 +10,7 @@ use poem::http::{HeaderName, StatusCode};
 
 use crate::extract;
 use crate::middleware::AuthLayer;
+use crate::openapi::{self, SchemeConfig, SchemeNames};
 use crate::rejection::{AuthRejection, Responses, default_body};
 
 /// The default header an API key is read from.
@@ -50,6 +51,7 @@ struct Inner {
     api_key_header: HeaderName,
     user_id_header: HeaderName,
     responses: Arc<Responses>,
+    openapi: SchemeConfig,
 }
 
 impl fmt::Debug for PoemAuth {
@@ -70,14 +72,20 @@ impl fmt::Debug for PoemAuth {
 impl PoemAuth {
     /// Wraps `pipeline` with the default options: API key in `x-api-key`,
     /// user-id hint in `user_id`, 401 and 403 answering
-    /// `{"detail": {"error": "Invalid Credentials"}}`.
+    /// `{"detail": {"error": "Invalid Credentials"}}`, OpenAPI schemes as
+    /// the [`openapi`](crate::openapi) module describes, which this call
+    /// publishes.
     pub fn new(pipeline: Pipeline) -> Self {
+        let api_key_header = HeaderName::from_static(DEFAULT_API_KEY_HEADER);
+        let openapi = openapi::Options::default().config(&pipeline, &api_key_header);
+        openapi::publish(openapi);
         Self {
             inner: Arc::new(Inner {
                 pipeline,
-                api_key_header: HeaderName::from_static(DEFAULT_API_KEY_HEADER),
+                api_key_header,
                 user_id_header: HeaderName::from_static(DEFAULT_USER_ID_HEADER),
                 responses: Arc::new(Responses::default()),
+                openapi,
             }),
         }
     }
@@ -92,6 +100,7 @@ impl PoemAuth {
             unauthorized_body: default_body(),
             forbidden_status: StatusCode::FORBIDDEN,
             forbidden_body: default_body(),
+            openapi: openapi::Options::default(),
         }
     }
 
@@ -191,6 +200,10 @@ impl PoemAuth {
         &self.inner.responses
     }
 
+    pub(crate) fn scheme_config(&self) -> SchemeConfig {
+        self.inner.openapi
+    }
+
     fn reject(&self, error: AuthError, presented: bool) -> AuthRejection {
         log_refusal(&error);
         AuthRejection::new(error, presented, self.inner.responses.clone())
@@ -238,6 +251,7 @@ pub struct PoemAuthBuilder {
     unauthorized_body: serde_json::Value,
     forbidden_status: StatusCode,
     forbidden_body: serde_json::Value,
+    openapi: openapi::Options,
 }
 
 impl fmt::Debug for PoemAuthBuilder {
@@ -248,6 +262,7 @@ impl fmt::Debug for PoemAuthBuilder {
             .field("user_id_header", &self.user_id_header)
             .field("unauthorized_status", &self.unauthorized_status)
             .field("forbidden_status", &self.forbidden_status)
+            .field("openapi", &self.openapi)
             .finish_non_exhaustive()
     }
 }
@@ -290,11 +305,38 @@ impl PoemAuthBuilder {
         self
     }
 
-    /// Checks the options and builds.
+    /// The token URL of the OAuth2 password flow in the OpenAPI document,
+    /// also its refresh URL (default `/auth/token`): where Swagger UI's
+    /// *Authorize* dialog posts the username and password.
+    pub fn token_url(mut self, url: impl Into<String>) -> Self {
+        self.openapi.token_url = url.into();
+        self
+    }
+
+    /// Whether the OpenAPI document lists HTTP Basic among the schemes.
+    ///
+    /// By default it does when the pipeline has a handler named `basic`
+    /// (the name of [`BasicHandler`](auth_core::BasicHandler)); say so
+    /// here for a handler of your own that takes Basic credentials.
+    pub fn basic(mut self, documented: bool) -> Self {
+        self.openapi.basic = Some(documented);
+        self
+    }
+
+    /// The names of the OpenAPI security schemes (default `bearer`,
+    /// `api_key`, `basic` and `oauth2`).
+    pub fn scheme_names(mut self, names: SchemeNames) -> Self {
+        self.openapi.names = names;
+        self
+    }
+
+    /// Checks the options and builds, then publishes the OpenAPI schemes
+    /// (see the [`openapi`](crate::openapi) module).
     ///
     /// A header name that is not a valid HTTP header name, the API-key
-    /// header set to `authorization`, or a status outside 4xx is refused
-    /// with [`AuthError::Misconfigured`].
+    /// header set to `authorization`, a status outside 4xx, a scheme name
+    /// that is empty, used twice or not an OpenAPI component name, or a
+    /// blank token URL is refused with [`AuthError::Misconfigured`].
     pub fn build(self) -> AuthResult<PoemAuth> {
         let header = |what: &str, name: &str| {
             HeaderName::try_from(name.trim()).map_err(|_| {
@@ -320,6 +362,8 @@ impl PoemAuthBuilder {
                 )));
             }
         }
+        let openapi = self.openapi.resolve(&self.pipeline, &api_key_header)?;
+        openapi::publish(openapi);
         Ok(PoemAuth {
             inner: Arc::new(Inner {
                 pipeline: self.pipeline,
@@ -331,6 +375,7 @@ impl PoemAuthBuilder {
                     forbidden_status: self.forbidden_status,
                     forbidden_body: self.forbidden_body.to_string(),
                 }),
+                openapi,
             }),
         })
     }
