@@ -14,6 +14,7 @@ use poem::http::{HeaderName, HeaderValue, StatusCode, Uri};
 
 use crate::extract::{self, Sources};
 use crate::middleware::AuthLayer;
+use crate::openapi::{self, SchemeConfig, SchemeNames};
 use crate::rejection::{AuthRejection, Responses, default_body};
 use crate::routes::TokenApi;
 use crate::trace::MaskedTracing;
@@ -62,6 +63,7 @@ struct Inner {
     responses: Arc<Responses>,
     tokens: Option<Arc<TokenService>>,
     permissions: PermissionSet,
+    openapi: SchemeConfig,
 }
 
 impl fmt::Debug for PoemAuth {
@@ -89,13 +91,18 @@ impl PoemAuth {
     /// (not in a cookie nor in the query), WebSocket token in `?token=`,
     /// user-id hint in `user_id`, 401 and 403 answering
     /// `{"detail": {"error": "Invalid Credentials"}}`, a refused WebSocket
-    /// upgrade answered 403, no Basic realm.
+    /// upgrade answered 403, no Basic realm, and OpenAPI schemes as
+    /// the [`openapi`](crate::openapi) module describes, which this call
+    /// publishes.
     pub fn new(pipeline: Pipeline) -> Self {
+        let api_key_header = HeaderName::from_static(DEFAULT_API_KEY_HEADER);
+        let openapi = openapi::Options::default().config(&pipeline, &api_key_header);
+        openapi::publish(openapi);
         Self {
             inner: Arc::new(Inner {
                 pipeline,
                 sources: Sources {
-                    api_key_header: HeaderName::from_static(DEFAULT_API_KEY_HEADER),
+                    api_key_header,
                     api_key_cookie: None,
                     api_key_query: None,
                     ws_token_query: DEFAULT_WS_TOKEN_QUERY.to_owned(),
@@ -104,6 +111,7 @@ impl PoemAuth {
                 responses: Arc::new(Responses::default()),
                 tokens: None,
                 permissions: PermissionSet::full(),
+                openapi,
             }),
         }
     }
@@ -125,6 +133,7 @@ impl PoemAuth {
             permissions: PermissionSet::full(),
             ws_refused_status: StatusCode::FORBIDDEN,
             basic_realm: None,
+            openapi: openapi::Options::default(),
         }
     }
 
@@ -366,6 +375,10 @@ impl PoemAuth {
         AuthRejection::new(error, presented, self.inner.responses.clone())
     }
 
+    pub(crate) fn scheme_config(&self) -> SchemeConfig {
+        self.inner.openapi
+    }
+
     fn reject(
         &self,
         error: AuthError,
@@ -428,6 +441,7 @@ pub struct PoemAuthBuilder {
     permissions: PermissionSet,
     ws_refused_status: StatusCode,
     basic_realm: Option<String>,
+    openapi: openapi::Options,
 }
 
 impl fmt::Debug for PoemAuthBuilder {
@@ -443,6 +457,7 @@ impl fmt::Debug for PoemAuthBuilder {
             .field("forbidden_status", &self.forbidden_status)
             .field("ws_refused_status", &self.ws_refused_status)
             .field("basic_realm", &self.basic_realm)
+            .field("openapi", &self.openapi)
             .finish_non_exhaustive()
     }
 }
@@ -572,7 +587,33 @@ impl PoemAuthBuilder {
         self
     }
 
-    /// Checks the options and builds.
+    /// The token URL of the OAuth2 password flow in the OpenAPI document,
+    /// also its refresh URL (default `/auth/token`): where Swagger UI's
+    /// *Authorize* dialog posts the username and password.
+    pub fn token_url(mut self, url: impl Into<String>) -> Self {
+        self.openapi.token_url = url.into();
+        self
+    }
+
+    /// Whether the OpenAPI document lists HTTP Basic among the schemes.
+    ///
+    /// By default it does when the pipeline has a handler named `basic`
+    /// (the name of [`BasicHandler`](auth_core::BasicHandler)); say so
+    /// here for a handler of your own that takes Basic credentials.
+    pub fn basic(mut self, documented: bool) -> Self {
+        self.openapi.basic = Some(documented);
+        self
+    }
+
+    /// The names of the OpenAPI security schemes (default `bearer`,
+    /// `api_key`, `basic` and `oauth2`).
+    pub fn scheme_names(mut self, names: SchemeNames) -> Self {
+        self.openapi.names = names;
+        self
+    }
+
+    /// Checks the options and builds, then publishes the OpenAPI schemes
+    /// (see the [`openapi`](crate::openapi) module).
     ///
     /// The token service behind [`PoemAuth::routes`]: logins, refresh,
     /// revocation. Hand its revocation list to the JWT handler
@@ -593,7 +634,9 @@ impl PoemAuthBuilder {
     /// A header name that is not a valid HTTP header name, the API-key
     /// header set to `authorization`, a cookie name that is not an RFC 6265
     /// token, an empty query parameter name, a realm that cannot be quoted,
-    /// or a status outside 4xx is refused with [`AuthError::Misconfigured`].
+    /// a status outside 4xx, a scheme name that is empty, used twice or not
+    /// an OpenAPI component name, or a blank token URL is refused with
+    /// [`AuthError::Misconfigured`].
     pub fn build(self) -> AuthResult<PoemAuth> {
         let header = |what: &str, name: &str| {
             HeaderName::try_from(name.trim()).map_err(|_| {
@@ -643,6 +686,8 @@ impl PoemAuthBuilder {
                 )));
             }
         }
+        let openapi = self.openapi.resolve(&self.pipeline, &api_key_header)?;
+        openapi::publish(openapi);
         Ok(PoemAuth {
             inner: Arc::new(Inner {
                 pipeline: self.pipeline,
@@ -663,6 +708,7 @@ impl PoemAuthBuilder {
                     ws_refused_status: self.ws_refused_status,
                     basic_challenge,
                 }),
+                openapi,
             }),
         })
     }

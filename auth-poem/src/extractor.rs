@@ -90,21 +90,32 @@ impl fmt::Debug for Authenticated {
 
 impl<'a> FromRequest<'a> for Authenticated {
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> Result<Self> {
-        if let Some(found) = req.extensions().get::<Authenticated>() {
-            return Ok(found.clone());
-        }
-        if let Some(auth) = req.data::<PoemAuth>() {
-            let principal = auth.authenticate(req).await?;
-            return Ok(Self::new(principal, auth.responses().clone()));
-        }
-        let error = AuthError::Misconfigured(
-            "the `Authenticated` extractor found neither a principal nor a `PoemAuth`: wrap the \
-             route with `auth.layer()` or attach the auth with `.data(auth)`"
-                .into(),
-        );
-        log_refusal(&error, None);
-        Err(AuthRejection::new(error, false, Arc::new(Responses::default())).into())
+        Ok(authenticated(req).await?)
     }
+}
+
+/// The caller of `req`, for every extractor: the principal the layer stored,
+/// else the result of authenticating through the attached [`PoemAuth`],
+/// else a 500 refusal.
+pub(crate) async fn authenticated(req: &Request) -> Result<Authenticated, AuthRejection> {
+    if let Some(found) = req.extensions().get::<Authenticated>() {
+        return Ok(found.clone());
+    }
+    if let Some(auth) = req.data::<PoemAuth>() {
+        let principal = auth.authenticate(req).await?;
+        return Ok(Authenticated::new(principal, auth.responses().clone()));
+    }
+    let error = AuthError::Misconfigured(
+        "an auth extractor found neither a principal nor a `PoemAuth`: wrap the route with \
+         `auth.layer()` or attach the auth with `.data(auth)`"
+            .into(),
+    );
+    log_refusal(&error, None);
+    Err(AuthRejection::new(
+        error,
+        false,
+        Arc::new(Responses::default()),
+    ))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ mod auth;
 mod extract;
 mod extractor;
 mod middleware;
+pub mod openapi;
 mod rejection;
 pub mod routes;
 mod trace;
@@ -16,6 +17,7 @@ pub use auth::{
 pub use extract::{WS_USER_ID_PARAM, masked_uri};
 pub use extractor::Authenticated;
 pub use middleware::{AuthEndpoint, AuthLayer};
+pub use openapi::{ApiAuth, DEFAULT_TOKEN_URL, OptionalApiAuth, SchemeNames};
 pub use rejection::AuthRejection;
 pub use routes::TokenApi;
 pub use trace::{MaskedTracing, MaskedTracingEndpoint};
