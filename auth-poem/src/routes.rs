@@ -17,7 +17,7 @@ use poem_openapi::types::Password;
 use poem_openapi::{ApiRequest, ApiResponse, Object, OpenApi};
 
 use crate::auth::PoemAuth;
-use crate::extractor::Authenticated;
+use crate::openapi::ApiAuth;
 
 /// A login or refresh request as JSON.
 ///
@@ -275,7 +275,7 @@ impl TokenApi {
 
     /// Log out: revoke the presented access token and its session's refresh tokens.
     #[oai(path = "/logout", method = "post")]
-    async fn logout(&self, user: Authenticated) -> poem::Result<()> {
+    async fn logout(&self, user: ApiAuth) -> poem::Result<()> {
         self.service()?
             .logout(user.principal())
             .await
@@ -284,7 +284,7 @@ impl TokenApi {
 
     /// Who am I: the authenticated principal.
     #[oai(path = "/me", method = "get")]
-    async fn me(&self, user: Authenticated) -> Json<serde_json::Value> {
+    async fn me(&self, user: ApiAuth) -> Json<serde_json::Value> {
         Json(principal_json(user.principal()))
     }
 

@@ -39,13 +39,19 @@ try {
       await op.locator('.opblock-summary').first().click();
     }
     const tryOut = op.locator('button.try-out__btn');
-    if ((await tryOut.count()) > 0 && (await tryOut.innerText()).includes('Try it out')) {
+    await tryOut.waitFor();
+    if ((await tryOut.innerText()).includes('Try it out')) {
       await tryOut.click();
     }
     await op.locator('button.execute').click();
-    const cell = op.locator('.live-responses-table .response-col_status').first();
+    // The first data row of the live responses (the header row says "Code").
+    const cell = op.locator('.live-responses-table .response .response-col_status').first();
     await cell.waitFor();
-    const status = parseInt((await cell.innerText()).trim(), 10);
+    const text = (await cell.innerText()).trim();
+    const status = parseInt(text, 10);
+    if (Number.isNaN(status)) {
+      throw new Error(`no status in the live response cell: ${JSON.stringify(text)}`);
+    }
     const clear = op.locator('button.btn-clear');
     if ((await clear.count()) > 0) {
       await clear.click();
@@ -56,16 +62,30 @@ try {
   const before = await call();
 
   await page.locator('.auth-wrapper .btn.authorize').first().click();
-  const block = page.locator('.auth-container:has(#oauth_username)');
+  // The OAuth2 block, found by its flow name: its inputs go once it is authorized.
+  const block = page.locator('.auth-container').filter({ hasText: 'OAuth2, password' });
   await block.locator('#oauth_username').fill(username);
   await block.locator('#oauth_password').fill(password);
   await block.locator('button.authorize').click();
   // Swagger UI swaps the button for "Logout" once the token endpoint answered.
-  await block.locator('button.logout').waitFor();
+  await block.locator('button', { hasText: 'Logout' }).waitFor();
   await page.locator('.dialog-ux .close-modal').first().click();
 
   const after = await call();
   console.log(JSON.stringify({ before, after }));
+} catch (e) {
+  // A picture of the page says more than a timeout: keep one where asked.
+  if (process.env.SCREENSHOT_ON_FAILURE) {
+    const [page] = browser.contexts().flatMap((c) => c.pages());
+    if (page) {
+      await page.screenshot({ path: process.env.SCREENSHOT_ON_FAILURE, fullPage: true });
+      const dialog = page.locator('.dialog-ux');
+      if ((await dialog.count()) > 0) {
+        console.error((await dialog.first().innerHTML()).slice(0, 6000));
+      }
+    }
+  }
+  throw e;
 } finally {
   await browser.close();
 }
