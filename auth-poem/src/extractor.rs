@@ -94,6 +94,63 @@ impl<'a> FromRequest<'a> for Authenticated {
     }
 }
 
+/// The caller of `req` if a credential came: `Ok(None)` when none did, and
+/// the refusal when one came and was refused (or the setup is missing).
+pub(crate) async fn optional_authenticated(
+    req: &Request,
+) -> Result<Option<Authenticated>, AuthRejection> {
+    match authenticated(req).await {
+        Ok(user) => Ok(Some(user)),
+        Err(refusal)
+            if !refusal.credential_presented()
+                && *refusal.error() == AuthError::MissingCredentials =>
+        {
+            Ok(None)
+        }
+        Err(refusal) => Err(refusal),
+    }
+}
+
+/// Optional authentication for plain poem handlers: `None` when the request
+/// carries no credential, the principal when it carries a valid one, and the
+/// usual 401 when it carries one that is refused.
+///
+/// Prefer it to `Option<Authenticated>`: poem's `Option` extractor turns
+/// *every* refusal into `None`, so a wrong or expired token would be served
+/// as anonymous, and a missing auth setup (500) would pass silently.
+///
+/// ```
+/// use auth_poem::OptionalAuthenticated;
+///
+/// #[poem::handler]
+/// fn greet(user: OptionalAuthenticated) -> String {
+///     match user.principal() {
+///         Some(p) => format!("hello {}", p.id),
+///         None => "hello stranger".into(),
+///     }
+/// }
+/// ```
+#[derive(Clone, Debug)]
+pub struct OptionalAuthenticated(pub Option<Authenticated>);
+
+impl OptionalAuthenticated {
+    /// The principal, when one authenticated.
+    pub fn principal(&self) -> Option<&Principal> {
+        self.0.as_ref().map(Authenticated::principal)
+    }
+
+    /// The inner option.
+    pub fn into_inner(self) -> Option<Authenticated> {
+        self.0
+    }
+}
+
+impl<'a> FromRequest<'a> for OptionalAuthenticated {
+    async fn from_request(req: &'a Request, _body: &mut RequestBody) -> Result<Self> {
+        Ok(Self(optional_authenticated(req).await?))
+    }
+}
+
 /// The caller of `req`, for every extractor: the principal the layer stored,
 /// else the result of authenticating through the attached [`PoemAuth`],
 /// else a 500 refusal.

@@ -15,7 +15,7 @@ pub use auth::{
     PoemAuthBuilder,
 };
 pub use extract::{WS_USER_ID_PARAM, masked_uri};
-pub use extractor::Authenticated;
+pub use extractor::{Authenticated, OptionalAuthenticated};
 pub use middleware::{AuthEndpoint, AuthLayer};
 pub use openapi::{ApiAuth, DEFAULT_TOKEN_URL, OptionalApiAuth, SchemeNames};
 pub use rejection::AuthRejection;

@@ -99,7 +99,7 @@ use poem_openapi::{
 use serde_json::{Value, json};
 
 use crate::auth::PoemAuth;
-use crate::extractor::{Authenticated, authenticated};
+use crate::extractor::{Authenticated, authenticated, optional_authenticated};
 use crate::rejection::AuthRejection;
 
 /// The default token URL of the OAuth2 password flow.
@@ -566,16 +566,7 @@ impl<'a> ApiExtractor<'a> for OptionalApiAuth {
         _body: &mut RequestBody,
         _param_opts: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
-        match authenticated(req).await {
-            Ok(user) => Ok(Self(Some(ApiAuth(user)))),
-            Err(refusal)
-                if !refusal.credential_presented()
-                    && *refusal.error() == AuthError::MissingCredentials =>
-            {
-                Ok(Self(None))
-            }
-            Err(refusal) => Err(refusal.into()),
-        }
+        Ok(Self(optional_authenticated(req).await?.map(ApiAuth)))
     }
 }
 
@@ -714,6 +705,78 @@ fn json_type(value: &Value) -> &'static str {
 }
 
 impl PoemAuth {
+    /// Adds the token routes ([`PoemAuth::routes`]) to `spec` when a token
+    /// service is configured: their paths, each with a path-level `servers`
+    /// entry naming where they are mounted (the token URL less `/token`), so
+    /// they resolve there whatever the document's own server is, and their
+    /// schemas. A path the service already has is left as it is.
+    fn add_token_routes(&self, spec: &mut Value) {
+        if self.token_service().is_none() {
+            return;
+        }
+        let config = self.scheme_config();
+        let Some(prefix) = config.token_url.strip_suffix("/token") else {
+            tracing::warn!(
+                token_url = config.token_url,
+                "the token URL does not end in /token; token routes left out of the spec"
+            );
+            return;
+        };
+        let prefix = if prefix.is_empty() { "/" } else { prefix };
+        let raw = scoped(config, || {
+            OpenApiService::new(self.token_api(), "auth", "").spec()
+        });
+        let Ok(tokens) = serde_json::from_str::<Value>(&raw) else {
+            return;
+        };
+        if let (Some(paths), Some(theirs)) = (
+            spec.as_object_mut()
+                .map(|o| o.entry("paths").or_insert_with(|| json!({})))
+                .and_then(Value::as_object_mut),
+            tokens.get("paths").and_then(Value::as_object),
+        ) {
+            for (path, item) in theirs {
+                if paths.contains_key(path) {
+                    tracing::warn!(%path, "the API already has this path; the token route's is left out of the spec");
+                    continue;
+                }
+                let mut item = item.clone();
+                if let Some(item) = item.as_object_mut() {
+                    item.insert("servers".into(), json!([{"url": prefix}]));
+                }
+                paths.insert(path.clone(), item);
+            }
+        }
+        if let (Some(schemas), Some(theirs)) = (
+            spec.as_object_mut()
+                .map(|o| o.entry("components").or_insert_with(|| json!({})))
+                .and_then(Value::as_object_mut)
+                .map(|c| c.entry("schemas").or_insert_with(|| json!({})))
+                .and_then(Value::as_object_mut),
+            tokens
+                .pointer("/components/schemas")
+                .and_then(Value::as_object),
+        ) {
+            for (name, schema) in theirs {
+                schemas
+                    .entry(name.clone())
+                    .or_insert_with(|| schema.clone());
+            }
+        }
+        if let (Some(tags), Some(theirs)) = (
+            spec.as_object_mut()
+                .map(|o| o.entry("tags").or_insert_with(|| json!([])))
+                .and_then(Value::as_array_mut),
+            tokens.get("tags").and_then(Value::as_array),
+        ) {
+            for tag in theirs {
+                if !tags.iter().any(|t| t.get("name") == tag.get("name")) {
+                    tags.push(tag.clone());
+                }
+            }
+        }
+    }
+
     /// The OpenAPI document of `service` as JSON, with this auth's schemes
     /// and [patched](patch_spec).
     ///
@@ -789,10 +852,11 @@ impl PoemAuth {
             .at("/docs", get(make_sync(move |_| Html(html.clone()))))
     }
 
-    /// The spec text `raw`, parsed and patched.
+    /// The spec text `raw`, parsed and patched, with the token routes added.
     fn patched(&self, raw: &str) -> Option<Value> {
         match serde_json::from_str::<Value>(raw) {
             Ok(mut spec) => {
+                self.add_token_routes(&mut spec);
                 patch_spec(&mut spec, self);
                 Some(spec)
             }

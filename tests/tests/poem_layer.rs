@@ -483,3 +483,27 @@ async fn refused_request_never_reaches_the_handler() {
         .assert_status_is_ok();
     assert_eq!(CALLS.load(Ordering::SeqCst), 1);
 }
+
+#[handler]
+fn greet(user: auth_poem::OptionalAuthenticated) -> String {
+    match user.principal() {
+        Some(p) => format!("hello {}", p.id),
+        None => "hello stranger".into(),
+    }
+}
+
+#[tokio::test]
+async fn optional_extractor_is_anonymous_without_credential_and_401_with_a_bad_one() {
+    let auth = PoemAuth::new(pipeline_with(store()));
+    let cli = TestClient::new(Route::new().at("/greet", get(greet)).data(auth));
+    let resp = cli.get("/greet").send().await;
+    resp.assert_status_is_ok();
+    resp.assert_text("hello stranger").await;
+    let resp = cli.get("/greet").header("x-api-key", HTTP_KEY).send().await;
+    resp.assert_text("hello user").await;
+    let (status, challenge, body) =
+        answer(cli.get("/greet").header("x-api-key", "wrong").send().await).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(challenge.as_deref(), Some(REFUSED));
+    assert_eq!(body, default_body());
+}

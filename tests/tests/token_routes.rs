@@ -417,3 +417,60 @@ fn the_token_routes_appear_in_the_spec_with_both_body_types() {
         assert!(spec["paths"].get(path).is_some(), "{path} missing");
     }
 }
+
+struct SecretApi;
+
+#[poem_openapi::OpenApi]
+impl SecretApi {
+    /// A protected operation.
+    #[oai(path = "/secret", method = "get")]
+    async fn secret(&self, user: auth_poem::ApiAuth) -> poem_openapi::payload::PlainText<String> {
+        poem_openapi::payload::PlainText(user.id.clone())
+    }
+
+    /// The API's own `/me`, which the token route's must not replace.
+    #[oai(path = "/me", method = "get")]
+    async fn me(&self) -> poem_openapi::payload::PlainText<String> {
+        poem_openapi::payload::PlainText("mine".into())
+    }
+}
+
+#[test]
+fn the_served_spec_includes_the_token_routes_where_they_are_mounted() {
+    let keys = Arc::new(hs_keys());
+    let users = Arc::new(MemoryUserStore::new(
+        PasswordHasher::fast_insecure_for_tests(),
+    ));
+    let tokens = Arc::new(TokenService::new(
+        TokenIssuer::new(keys.clone(), None).expect("issuer"),
+        users,
+    ));
+    let pipeline = Pipeline::builder()
+        .handler(JwtHandler::new(keys, Validation::new()))
+        .build()
+        .expect("pipeline");
+    let auth = PoemAuth::builder(pipeline)
+        .token_service(tokens)
+        .token_url("/v2/auth/token")
+        .build()
+        .expect("auth");
+    let service = poem_openapi::OpenApiService::new(SecretApi, "t", "1").server("/api");
+    let spec: Value = serde_json::from_str(&auth.openapi_spec(&service)).expect("spec");
+    let token = &spec["paths"]["/token"];
+    assert_eq!(token["servers"], json!([{"url": "/v2/auth"}]), "{token}");
+    assert!(token["post"]["requestBody"].is_object());
+    assert!(spec["components"]["schemas"].get("TokenResponse").is_some());
+    assert_eq!(
+        spec["paths"]["/revoke"]["servers"],
+        json!([{"url": "/v2/auth"}])
+    );
+    // The API's own path wins a collision.
+    assert!(spec["paths"]["/me"].get("servers").is_none());
+    assert_eq!(
+        spec["paths"]["/me"]["get"]["summary"],
+        "The API's own `/me`, which the token route's must not replace."
+    );
+    // The API's operations keep the document's server.
+    assert!(spec["paths"]["/secret"].get("servers").is_none());
+    assert_eq!(spec["servers"][0]["url"], "/api");
+}
