@@ -140,7 +140,7 @@ mod tests {
                     &AuthContext::http(),
                 )
                 .await;
-            store.set_enabled("alice", false).expect("disable");
+            store.set_enabled("alice", false).await.expect("disable");
             let disabled = h
                 .authorize(
                     &Credential::basic("alice", "wonderland"),

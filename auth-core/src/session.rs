@@ -457,8 +457,31 @@ impl TokenService {
         Ok(())
     }
 
+    /// Disables a user in the store and ends every token they hold.
+    /// `Ok(false)` when there is no such user.
+    pub async fn disable_user(&self, username: &str) -> AuthResult<bool> {
+        let Some(user) = self.users.find_by_username(username).await? else {
+            return Ok(false);
+        };
+        let found = self.users.set_enabled(username, false).await?;
+        self.end_user_sessions(&user.id).await?;
+        Ok(found)
+    }
+
+    /// Sets a user's password (hashed with argon2id on the blocking pool)
+    /// and ends every token they hold. `Ok(false)` when there is no such user.
+    pub async fn change_password(&self, username: &str, new_password: &str) -> AuthResult<bool> {
+        let Some(user) = self.users.find_by_username(username).await? else {
+            return Ok(false);
+        };
+        let phc = self.hasher.hash(new_password.to_owned()).await?;
+        let found = self.users.set_password_hash(username, phc).await?;
+        self.end_user_sessions(&user.id).await?;
+        Ok(found)
+    }
+
     /// Ends every token of a user: call it after disabling the user or
-    /// changing their password.
+    /// changing their password by other means.
     pub async fn end_user_sessions(&self, user_id: &str) -> AuthResult<()> {
         self.revocations
             .revoke_user_tokens(user_id, self.clock.now());

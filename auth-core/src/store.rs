@@ -52,6 +52,23 @@ pub trait UserStore: Send + Sync + 'static {
 
     /// The user with this id, if any.
     async fn find_by_id(&self, id: &str) -> AuthResult<Option<UserRecord>>;
+
+    /// Enables or disables a user; `Ok(false)` when there is no such user.
+    /// Stores that are read-only keep the default, which refuses.
+    async fn set_enabled(&self, username: &str, enabled: bool) -> AuthResult<bool> {
+        let _ = (username, enabled);
+        Err(AuthError::Misconfigured(
+            "this user store is read-only".into(),
+        ))
+    }
+
+    /// Replaces a user's password hash; `Ok(false)` when there is no such user.
+    async fn set_password_hash(&self, username: &str, phc: String) -> AuthResult<bool> {
+        let _ = (username, phc);
+        Err(AuthError::Misconfigured(
+            "this user store is read-only".into(),
+        ))
+    }
 }
 
 /// A user store in memory, for tests, examples and small fixed user lists.
@@ -114,16 +131,10 @@ impl MemoryUserStore {
         Ok(())
     }
 
-    /// Enables or disables a user; `false` when there is no such user.
-    pub fn set_enabled(&self, username: &str, enabled: bool) -> AuthResult<bool> {
-        let mut users = self
-            .users
+    fn write(&self) -> AuthResult<std::sync::RwLockWriteGuard<'_, HashMap<String, UserRecord>>> {
+        self.users
             .write()
-            .map_err(|_| AuthError::Unavailable("user store lock poisoned".into()))?;
-        Ok(users
-            .get_mut(username)
-            .map(|u| u.enabled = enabled)
-            .is_some())
+            .map_err(|_| AuthError::Unavailable("user store lock poisoned".into()))
     }
 }
 
@@ -136,6 +147,22 @@ impl UserStore for MemoryUserStore {
             .map_err(|_| AuthError::Unavailable("user store lock poisoned".into()))?
             .get(username)
             .cloned())
+    }
+
+    async fn set_enabled(&self, username: &str, enabled: bool) -> AuthResult<bool> {
+        let mut users = self.write()?;
+        Ok(users
+            .get_mut(username)
+            .map(|u| u.enabled = enabled)
+            .is_some())
+    }
+
+    async fn set_password_hash(&self, username: &str, phc: String) -> AuthResult<bool> {
+        let mut users = self.write()?;
+        Ok(users
+            .get_mut(username)
+            .map(|u| u.password_hash = phc)
+            .is_some())
     }
 
     async fn find_by_id(&self, id: &str) -> AuthResult<Option<UserRecord>> {

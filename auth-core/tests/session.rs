@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use auth_core::UserStore as _;
 use auth_core::jwt::{Algorithm, JwtKey, KeySet, ManualClock, TokenIssuer, Validation};
 use auth_core::password::PasswordHasher;
 use auth_core::session::{LoginError, RefreshPolicy, TokenService};
@@ -90,7 +91,8 @@ fn wrong_password_unknown_user_and_disabled_user_fail_alike() {
     let f = fixture();
     let wrong = f.rt.block_on(f.service.login("alice", "nope", "a"));
     let unknown = f.rt.block_on(f.service.login("nobody", "wonderland", "b"));
-    f.users.set_enabled("alice", false).expect("disable");
+    f.rt.block_on(f.users.set_enabled("alice", false))
+        .expect("disable");
     let disabled = f.rt.block_on(f.service.login("alice", "wonderland", "c"));
     for r in [wrong, unknown, disabled] {
         assert_eq!(r.expect_err("refused"), LoginError::InvalidCredentials);
@@ -300,7 +302,8 @@ fn refreshing_for_a_disabled_user_fails() {
     let pair =
         f.rt.block_on(f.service.login("alice", "wonderland", "ip"))
             .expect("login");
-    f.users.set_enabled("alice", false).expect("disable");
+    f.rt.block_on(f.users.set_enabled("alice", false))
+        .expect("disable");
     assert!(
         f.rt.block_on(f.service.refresh(pair.refresh_token()))
             .is_err()
@@ -349,4 +352,54 @@ fn failed_logins_back_off_then_lock_out_per_username_and_address() {
     );
     f.clock.advance(900);
     assert!(login("wonderland", "ip1").is_ok());
+}
+
+#[test]
+fn disabling_a_user_refuses_their_access_and_refresh_tokens_at_once() {
+    let f = fixture();
+    let pair =
+        f.rt.block_on(f.service.login("alice", "wonderland", "ip"))
+            .expect("login");
+    assert!(f.access(pair.access.expose()).is_ok());
+    assert!(
+        f.rt.block_on(f.service.disable_user("alice"))
+            .expect("disabled")
+    );
+    assert!(f.access(pair.access.expose()).is_err());
+    assert!(
+        f.rt.block_on(f.service.refresh(pair.refresh_token()))
+            .is_err()
+    );
+    assert!(
+        !f.rt
+            .block_on(f.service.disable_user("nobody"))
+            .expect("no such user")
+    );
+}
+
+#[test]
+fn changing_the_password_ends_old_tokens_and_only_the_new_password_logs_in() {
+    let f = fixture();
+    let pair =
+        f.rt.block_on(f.service.login("alice", "wonderland", "ip"))
+            .expect("login");
+    assert!(
+        f.rt.block_on(f.service.change_password("alice", "looking-glass"))
+            .expect("changed")
+    );
+    assert!(f.access(pair.access.expose()).is_err());
+    assert!(
+        f.rt.block_on(f.service.refresh(pair.refresh_token()))
+            .is_err()
+    );
+    f.clock.advance(1);
+    assert_eq!(
+        f.rt.block_on(f.service.login("alice", "wonderland", "ip"))
+            .expect_err("old password"),
+        LoginError::InvalidCredentials
+    );
+    let fresh =
+        f.rt.block_on(f.service.login("alice", "looking-glass", "ip"))
+            .expect("new password");
+    assert!(f.access(fresh.access.expose()).expect("valid").is_some());
 }

@@ -365,7 +365,9 @@ async fn disabling_a_user_refuses_their_refresh_token_and_login() {
     let (app, users) = app_with(hs_keys(), "/auth");
     let cli = TestClient::new(app);
     let (_, refresh) = tokens(&cli).await;
-    users.set_enabled("alice", false).expect("disable");
+    auth_core::UserStore::set_enabled(&*users, "alice", false)
+        .await
+        .expect("disable");
     let resp = cli
         .post("/auth/token")
         .body_json(&json!({"refresh_token": refresh}))
