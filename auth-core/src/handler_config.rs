@@ -37,7 +37,7 @@
 //!     fn name(&self) -> &str { "fixed-key" }
 //!     async fn authorize_key(&self, key: &str, _: &AuthContext) -> AuthResult<Option<Principal>> {
 //!         // A real handler compares in constant time; see `ApiKeyHandler`.
-//!         Ok((key == self.0).then(|| Principal::new("svc", AuthMethod::ApiKey)))
+//!         Ok((key == self.0).then(|| Principal::new("svc", AuthMethod::Custom { handler: "fixed-key".into() })))
 //!     }
 //! }
 //!

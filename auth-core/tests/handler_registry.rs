@@ -108,7 +108,14 @@ impl AuthHandler for StaticKey {
     }
 
     async fn authorize_key(&self, key: &str, _cx: &AuthContext) -> AuthResult<Option<Principal>> {
-        Ok((key == self.0).then(|| Principal::new("static", AuthMethod::ApiKey)))
+        Ok((key == self.0).then(|| {
+            Principal::new(
+                "static",
+                AuthMethod::Custom {
+                    handler: "static-key".into(),
+                },
+            )
+        }))
     }
 }
 
