@@ -171,8 +171,10 @@ impl AfterAuth {
 
 /// A hook run before validation. Any `Err` denies the request.
 ///
-/// Implemented for every `Fn(BeforeAuth) -> impl Future<Output = AuthResult<BeforeAuth>>`,
-/// so a plain `async fn` registers as it is:
+/// `#[before_authentication]` on `async fn name(cx: &mut BeforeAuth) -> AuthResult<()>`
+/// makes a unit struct `name` that implements it (see [`BeforeAuth`]). It is
+/// also implemented for every `Fn(BeforeAuth) -> impl Future<Output = AuthResult<BeforeAuth>>`,
+/// so an `async fn` that takes and gives back the context registers as it is:
 ///
 /// ```
 /// use auth_core::{AuthResult, BeforeAuth};
@@ -199,6 +201,11 @@ where
 }
 
 /// A hook run after validation. Any `Err` denies the request.
+///
+/// `#[after_authentication]` on `async fn name(cx: &AfterAuth) -> AuthResult<()>`
+/// (or `&mut AfterAuth`, to enrich the principal) makes a unit struct `name`
+/// that implements it (see [`AfterAuth`]); a closure or an `async fn` that
+/// takes and gives back the context works too:
 ///
 /// ```
 /// use auth_core::{AfterAuth, AuthError, AuthResult};
