@@ -232,3 +232,62 @@ where
         Box::pin(self(cx))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cx(credential: Credential) -> BeforeAuth {
+        BeforeAuth::new(credential, AuthContext::http())
+    }
+
+    fn segment(json: &str) -> String {
+        URL_SAFE_NO_PAD.encode(json)
+    }
+
+    #[test]
+    fn unverified_parts_of_a_jwt_shaped_bearer_are_decoded() {
+        let token = format!(
+            "{}.{}.c2ln",
+            segment(r#"{"alg":"RS256","kid":"k1"}"#),
+            segment(r#"{"sub":"alice","tenant":"t2"}"#)
+        );
+        let cx = cx(Credential::bearer(token));
+        assert_eq!(cx.unverified_header().expect("header")["kid"], "k1");
+        assert_eq!(cx.unverified_claims().expect("claims")["tenant"], "t2");
+    }
+
+    #[test]
+    fn other_credentials_have_no_unverified_parts() {
+        let jwt = format!("{}.{}.c2ln", segment("{}"), segment("{}"));
+        for credential in [
+            Credential::api_key(jwt.clone()),
+            Credential::basic("alice", jwt),
+            Credential::bearer("plain-api-key"),
+        ] {
+            let cx = cx(credential);
+            assert!(cx.unverified_header().is_none());
+            assert!(cx.unverified_claims().is_none());
+        }
+    }
+
+    #[test]
+    fn malformed_or_oversized_tokens_have_no_unverified_parts() {
+        let not_json = format!("{}.{}.c2ln", segment("nope"), segment("[1]"));
+        let cx1 = cx(Credential::bearer(not_json));
+        assert!(cx1.unverified_header().is_none());
+        assert!(
+            cx1.unverified_claims().is_none(),
+            "claims must be an object"
+        );
+
+        let big_header = segment(&format!(r#"{{"kid":"{}"}}"#, "k".repeat(2000)));
+        let token = format!("{big_header}.{}.c2ln", segment("{}"));
+        let cx2 = cx(Credential::bearer(token));
+        assert!(cx2.unverified_header().is_none());
+        assert!(cx2.unverified_claims().is_some());
+
+        let huge = format!("{}.{}.c2ln", segment("{}"), "A".repeat(9000));
+        assert!(cx(Credential::bearer(huge)).unverified_claims().is_none());
+    }
+}
