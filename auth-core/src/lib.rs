@@ -1,11 +1,18 @@
 #![doc = include_str!("../README.md")]
 
+// Lets `::auth_core::...` paths from the macros resolve inside this crate too.
+extern crate self as auth_core;
+
+#[doc(hidden)]
+pub mod __private;
+
 pub mod apikey;
 pub mod basic;
 pub mod context;
 pub mod credential;
 pub mod error;
 pub mod handler;
+pub mod handler_config;
 pub mod hooks;
 pub mod jwt;
 pub mod password;
@@ -20,11 +27,20 @@ pub mod throttle;
 
 pub use apikey::{ApiKeyHandler, ApiKeyHandlerBuilder, DEFAULT_USER_ID};
 pub use async_trait::async_trait;
+/// The derives and attributes of `auth-macros`; each names its runtime items
+/// through this crate.
+pub use auth_macros::{
+    AuthHandlerConfig, Permission, Resource, after_authentication, auth_handler,
+    before_authentication,
+};
 pub use basic::BasicHandler;
 pub use context::AuthContext;
 pub use credential::Credential;
 pub use error::{AuthError, AuthResult};
 pub use handler::AuthHandler;
+pub use handler_config::{
+    AuthHandlerConfig, ConfigError, FieldError, FromConfig, HandlerInfo, HandlerRegistry,
+};
 pub use hooks::{AfterAuth, AfterHook, BeforeAuth, BeforeHook, BoxFuture};
 pub use jwt::{JwtHandler, TokenIssuer};
 pub use permission::{AuthPermission, AuthResource, Permission, PermissionSet, Resource, Scope};

@@ -151,11 +151,7 @@ impl Pipeline {
         let Some(credential) = credential else {
             return Err(AuthError::MissingCredentials);
         };
-        let mut before = BeforeAuth {
-            credential,
-            context,
-            handlers: None,
-        };
+        let mut before = BeforeAuth::new(credential, context);
         for hook in &self.inner.before {
             before = hook.call(before).await.inspect_err(|e| {
                 tracing::debug!(error = %e, "before-authentication hook denied the request");
@@ -191,7 +187,7 @@ impl Pipeline {
         };
         self.inner.roles.expand(&mut principal);
 
-        let mut after = AfterAuth { principal, context };
+        let mut after = AfterAuth::new(principal, credential, context);
         for hook in &self.inner.after {
             after = hook.call(after).await.inspect_err(|e| {
                 tracing::debug!(error = %e, "after-authentication hook denied the request");

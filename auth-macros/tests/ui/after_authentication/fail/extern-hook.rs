@@ -1,0 +1,9 @@
+use auth_core::{AuthResult, AfterAuth};
+
+#[auth_core::after_authentication]
+async extern "C" fn check(cx: &AfterAuth) -> AuthResult<()> {
+    let _ = cx;
+    Ok(())
+}
+
+fn main() {}

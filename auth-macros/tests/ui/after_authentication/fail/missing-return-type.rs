@@ -1,0 +1,10 @@
+use auth_core::{AuthResult, AfterAuth};
+
+#[auth_core::after_authentication]
+async fn check(cx: &AfterAuth) {
+    let _ = cx;
+}
+
+fn main() {
+    let _: AuthResult<()> = Ok(());
+}

@@ -1,0 +1,4 @@
+#[auth_core::after_authentication]
+struct Check;
+
+fn main() {}

@@ -1,0 +1,10 @@
+use auth_core::{AuthResult, BeforeAuth};
+
+#[auth_core::before_authentication]
+async fn check(cx: &mut BeforeAuth) {
+    let _ = cx;
+}
+
+fn main() {
+    let _: AuthResult<()> = Ok(());
+}

@@ -1,0 +1,4 @@
+#[auth_core::before_authentication]
+struct Check;
+
+fn main() {}

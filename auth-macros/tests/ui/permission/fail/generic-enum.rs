@@ -1,0 +1,6 @@
+#[derive(Clone, Copy, auth_core::Permission)]
+enum Res<const N: usize> {
+    Thing,
+}
+
+fn main() {}

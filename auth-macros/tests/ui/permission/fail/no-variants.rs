@@ -1,0 +1,4 @@
+#[derive(Clone, Copy, auth_core::Permission)]
+enum Res {}
+
+fn main() {}

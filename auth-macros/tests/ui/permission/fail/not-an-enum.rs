@@ -1,0 +1,6 @@
+#[derive(auth_core::Permission)]
+struct Res {
+    name: String,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[derive(auth_core::Permission)]
+enum Res {
+    Thing,
+}
+
+fn main() {}

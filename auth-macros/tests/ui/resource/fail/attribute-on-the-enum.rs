@@ -1,0 +1,7 @@
+#[derive(Clone, Copy, auth_core::Resource)]
+#[resource(rename = "THINGS")]
+enum Res {
+    Thing,
+}
+
+fn main() {}

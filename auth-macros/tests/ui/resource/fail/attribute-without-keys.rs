@@ -1,0 +1,7 @@
+#[derive(Clone, Copy, auth_core::Resource)]
+enum Res {
+    #[resource]
+    Thing,
+}
+
+fn main() {}

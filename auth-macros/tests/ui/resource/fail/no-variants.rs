@@ -1,0 +1,4 @@
+#[derive(Clone, Copy, auth_core::Resource)]
+enum Res {}
+
+fn main() {}

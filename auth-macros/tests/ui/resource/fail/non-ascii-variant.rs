@@ -1,0 +1,6 @@
+#[derive(Clone, Copy, auth_core::Resource)]
+enum Res {
+    Café,
+}
+
+fn main() {}

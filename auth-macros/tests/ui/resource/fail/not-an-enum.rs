@@ -1,0 +1,6 @@
+#[derive(auth_core::Resource)]
+struct Res {
+    name: String,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[derive(auth_core::Resource)]
+enum Res {
+    Thing,
+}
+
+fn main() {}
