@@ -1,7 +1,94 @@
 //! Procedural macros for poem-auth.
 //!
-//! This crate is re-exported by `auth-poem`; depend on that instead. The
-//! attribute macros (`#[requires]`, `#[auth_handler]`, the authentication
-//! hooks and the config and enum derives) are not published yet: until they
-//! are, this crate exports nothing, so nothing here can be mistaken for a
-//! working macro.
+//! This crate is re-exported by `auth-poem`; depend on that instead and
+//! write `auth_poem::requires` and `auth_poem::api`. The other macros
+//! (`#[auth_handler]`, the authentication hooks and the config and enum
+//! derives) are not published yet.
+
+mod requires;
+
+use proc_macro::TokenStream;
+
+/// Protects a poem handler, or a poem-openapi operation of an
+/// `#[auth_poem::api]` impl: the body runs only for a caller that meets
+/// the requirement; others get the configured 401 (no or bad credential)
+/// or 403 (authenticated, not permitted).
+///
+/// # Requirements
+///
+/// | form | means |
+/// |---|---|
+/// | `#[requires(Res::Conversation, Permission::Write)]` | the pair, of any types implementing `auth_core::Resource` and `auth_core::Permission` |
+/// | `#[requires(role("admin"))]` | the role |
+/// | `#[requires(scope("conversation:write"))]` | the OAuth2 scope (a `resource:permission` scope is answered by the permissions); checked at compile time |
+/// | `#[requires(any(a, b, ...))]`, `#[requires(all(a, b, ...))]` | at least one / every one; they nest, and a pair inside them is written `(Res::X, Permission::Y)` |
+/// | `#[requires(expr = "user.id == id.0")]` | a Rust boolean expression, checked after authentication, where `user` is the caller's `&Principal` and the handler's arguments are in scope by their names |
+///
+/// Several `#[requires]` on one item mean all of them. A condition is
+/// evaluated only when the answer depends on it (`any` stops at the first
+/// requirement met, `all` at the first one missed).
+///
+/// # On a poem handler
+///
+/// Write `#[requires]` **above** `#[handler]`; below it is a compile error.
+/// The handler gets a hidden first argument that authenticates, and its
+/// return type becomes `poem::Result<impl IntoResponse>` (a handler that
+/// returned `T` or `Result<T>` keeps compiling). When an argument already is
+/// an auth extractor (`Authenticated`, `OptionalAuthenticated`,
+/// `WsAuthenticated`, told apart by its type), its principal is reused;
+/// otherwise the hidden argument authenticates before any other argument is
+/// extracted. The principal [`AuthLayer`] stored is reused either way.
+///
+/// ```ignore
+/// #[requires(Res::Conversation, Permission::Read)]
+/// #[handler]
+/// async fn conversations(user: Authenticated) -> Json<Value> { ... }
+/// ```
+///
+/// # On a poem-openapi operation
+///
+/// Put [`macro@api`] on the impl, above `#[OpenApi]`, and `#[requires]` on
+/// the operations. See [`macro@api`] for what the spec shows.
+///
+/// [`AuthLayer`]: https://docs.rs/auth-poem/latest/auth_poem/struct.AuthLayer.html
+#[proc_macro_attribute]
+pub fn requires(args: TokenStream, item: TokenStream) -> TokenStream {
+    requires::requires(args.into(), item.into()).into()
+}
+
+/// Applies the `#[requires]` of a poem-openapi impl; write it above
+/// `#[OpenApi]`.
+///
+/// Each `#[requires]` operation gets a hidden first argument, a
+/// poem-openapi security extractor, so the operation is protected and
+/// documented even when it takes no `ApiAuth`; its body runs after the
+/// check, and its return type `T` becomes `poem::Result<T>` (a `Result` is
+/// kept a `Result`, with the same documented responses).
+///
+/// The spec shows what each operation requires:
+///
+/// - its description ends with a line such as ``Requires: role `admin` or
+///   `users:read`.``;
+/// - its `security` lists, on the OAuth2 scheme, the scopes every caller
+///   needs (the permissions and scopes not under an `any`), and the OAuth2
+///   flow declares them;
+/// - `x-required-permissions` holds the whole requirement as JSON
+///   (`{"permission": "conversation:write"}`, `{"role": ...}`,
+///   `{"scope": ...}`, `{"expr": ...}`, `{"any": [...]}`, `{"all": [...]}`)
+///   in the spec `PoemAuth::openapi_spec` and `PoemAuth::openapi_endpoints`
+///   serve.
+///
+/// ```ignore
+/// #[auth_poem::api]
+/// #[OpenApi]
+/// impl ChatApi {
+///     /// Send a message.
+///     #[requires(Res::Conversation, Permission::Write)]
+///     #[oai(path = "/message", method = "post")]
+///     async fn send(&self, body: Json<Msg>) -> Json<Reply> { ... }
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn api(args: TokenStream, item: TokenStream) -> TokenStream {
+    requires::api(args.into(), item.into()).into()
+}
