@@ -436,13 +436,13 @@ pub(crate) fn handler(function: ItemFn, req: &Req) -> TokenStream {
             ).await {
                 #p::Result::Ok(caller) => caller,
                 #p::Result::Err(refusal) => {
-                    return #p::Result::Err(#p::poem::Error::from(refusal));
+                    return #p::Result::Err(#p::refused(refusal));
                 }
             };
             if let #p::Result::Err(refusal) =
                 #p::check(&__auth_poem_caller, &__AUTH_POEM_RULE, #conditions)
             {
-                return #p::Result::Err(#p::poem::Error::from(refusal));
+                return #p::Result::Err(#p::refused(refusal));
             }
             #p::poem::error::IntoResult::into_result(
                 __auth_poem_handler #turbofish (#(#args),*) #call_await

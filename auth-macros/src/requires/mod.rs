@@ -113,14 +113,14 @@ pub(crate) fn requires(args: TokenStream, item: TokenStream) -> TokenStream {
     };
     let mut function = parsed;
     let mut attrs = take_requires(&mut function.attrs);
-    if let Some(receiver) = function
+    if function
         .sig
         .inputs
         .iter()
-        .find(|a| matches!(a, FnArg::Receiver(_)))
+        .any(|a| matches!(a, FnArg::Receiver(_)))
     {
-        let error = syn::Error::new_spanned(
-            receiver,
+        let error = syn::Error::new(
+            Span::call_site(),
             "`#[requires]` on a method needs `#[auth_poem::api]` on its impl, written above \
              `#[OpenApi]`: it rewrites the impl's `#[requires]` methods before `#[OpenApi]` reads \
              them",
@@ -136,10 +136,9 @@ pub(crate) fn requires(args: TokenStream, item: TokenStream) -> TokenStream {
     if !has_handler {
         let error = syn::Error::new(
             Span::call_site(),
-            "`#[requires]` must be written above `#[handler]`: it adds an argument and changes \
-             the return type, which `#[handler]` must see. Put `#[handler]` below \
-             `#[requires(...)]` (and, on a poem-openapi method, use `#[auth_poem::api]` on the \
-             impl instead)",
+            "`#[requires]` goes above `#[handler]` on a poem handler: it adds an argument and \
+             changes the return type, which `#[handler]` must see, and here it sees no \
+             `#[handler]` below it. If `#[handler]` is written above it, swap the two",
         );
         return fallback(function.into_token_stream(), error);
     }
@@ -187,11 +186,22 @@ pub(crate) fn api(args: TokenStream, item: TokenStream) -> TokenStream {
             .is_some_and(|segment| segment.ident == "OpenApi")
     });
     if !has_openapi {
+        // Below `#[OpenApi]`, the operations are already generated: say
+        // only that, and leave the methods as they are.
+        for impl_item in &mut item_impl.items {
+            if let ImplItem::Fn(method) = impl_item {
+                take_requires(&mut method.attrs);
+            }
+        }
         errors.push(syn::Error::new(
             Span::call_site(),
             "`#[auth_poem::api]` must be written above `#[OpenApi]` on the same impl: it \
              rewrites the `#[requires]` methods before `#[OpenApi]` reads them",
         ));
+        return match errors.finish() {
+            Err(error) => fallback(item_impl.into_token_stream(), error),
+            Ok(()) => item_impl.into_token_stream(),
+        };
     }
 
     // Every protected method, checked before anything is generated.
@@ -210,6 +220,7 @@ pub(crate) fn api(args: TokenStream, item: TokenStream) -> TokenStream {
                         "`#[requires]` protects poem-openapi operations: this method has no \
                          `#[oai(path = \"...\", method = \"...\")]`",
                     ));
+                    continue;
                 }
                 match method.sig.inputs.first() {
                     Some(FnArg::Receiver(receiver))

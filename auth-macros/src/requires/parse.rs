@@ -407,7 +407,10 @@ fn not_a_requirement(expr: &Expr) -> syn::Error {
             "unknown requirement `{name}`{}; expected {GRAMMAR}",
             suggestion(&name)
         ),
-        _ => format!("expected {GRAMMAR}; a resource/permission pair needs both its parts"),
+        _ => "this is no requirement on its own: a resource/permission pair names both, \
+              `Resource::X, Permission::Y`; the other requirements are `role(\"...\")`, \
+              `scope(\"...\")`, `any(...)`, `all(...)` and `expr = \"...\"`"
+            .to_owned(),
     };
     syn::Error::new_spanned(expr, message)
 }
@@ -499,7 +502,7 @@ mod tests {
         let cases = [
             (quote!(), "needs a requirement"),
             (quote!(role("a"), scope("b")), "takes one requirement"),
-            (quote!(Res::A), "needs both its parts"),
+            (quote!(Res::A), "a resource/permission pair names both"),
             (quote!(roles("a")), "did you mean `role`"),
             (quote!(any), "takes its argument in parentheses"),
             (quote!(role = "a"), "write `role(...)`"),

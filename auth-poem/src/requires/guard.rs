@@ -304,6 +304,11 @@ pub fn check(
     }
 }
 
+/// A refusal as the error a handler returns.
+pub fn refused(refusal: AuthRejection) -> poem::Error {
+    refusal.into()
+}
+
 /// The principal of `caller`, bound to `user` in `expr` conditions.
 pub fn principal(caller: &Authenticated) -> &Principal {
     caller.principal()
