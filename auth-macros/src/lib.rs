@@ -39,10 +39,26 @@ use proc_macro::TokenStream;
 /// otherwise the hidden argument authenticates before any other argument is
 /// extracted. The principal [`AuthLayer`] stored is reused either way.
 ///
-/// ```ignore
-/// #[requires(Res::Conversation, Permission::Read)]
+/// ```
+/// use auth_core::{AuthPermission as P, AuthResource as R};
+/// use auth_poem::{Authenticated, requires};
+/// use poem::handler;
+/// use poem::web::Path;
+///
+/// /// The caller's conversations.
+/// #[requires(R::Conversation, P::Read)]
 /// #[handler]
-/// async fn conversations(user: Authenticated) -> Json<Value> { ... }
+/// async fn conversations(user: Authenticated) -> String {
+///     format!("the conversations of {}", user.id) // `user` was reused, not authenticated twice
+/// }
+///
+/// /// Admins, or the user itself.
+/// #[requires(any(role("admin"), expr = "user.id == id.0"))]
+/// #[requires(scope("openid"))]
+/// #[handler]
+/// fn profile(id: Path<String>) -> poem::Result<String> {
+///     Ok(id.0)
+/// }
 /// ```
 ///
 /// # On a poem-openapi operation
@@ -78,14 +94,21 @@ pub fn requires(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   in the spec `PoemAuth::openapi_spec` and `PoemAuth::openapi_endpoints`
 ///   serve.
 ///
-/// ```ignore
+/// ```
+/// use auth_core::{AuthPermission as P, AuthResource as R};
+/// use poem_openapi::{OpenApi, payload::Json};
+///
+/// struct ChatApi;
+///
 /// #[auth_poem::api]
 /// #[OpenApi]
 /// impl ChatApi {
 ///     /// Send a message.
-///     #[requires(Res::Conversation, Permission::Write)]
+///     #[requires(R::Conversation, P::Write)]
 ///     #[oai(path = "/message", method = "post")]
-///     async fn send(&self, body: Json<Msg>) -> Json<Reply> { ... }
+///     async fn send(&self, body: Json<String>) -> Json<usize> {
+///         Json(body.0.len())
+///     }
 /// }
 /// ```
 #[proc_macro_attribute]

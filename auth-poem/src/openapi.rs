@@ -47,6 +47,12 @@
 //! an OAuth2 flow's empty `scopes`. [`patch_spec`] adds both; the spec from
 //! [`PoemAuth::openapi_spec`] is patched already.
 //!
+//! Nor can an operation carry an extension field: the
+//! `x-required-permissions` of the operations protected with
+//! `#[requires]` (see [`requires`](macro@crate::requires)) are added by
+//! [`PoemAuth::openapi_spec`] and [`PoemAuth::openapi_endpoints`], which
+//! know the API's type, as the crate README explains.
+//!
 //! ```
 //! use auth_core::{ApiKeyHandler, Pipeline};
 //! use auth_poem::{ApiAuth, PoemAuth};
@@ -837,7 +843,9 @@ impl PoemAuth {
     }
 
     /// The OpenAPI document of `service` as JSON, with this auth's schemes
-    /// and [patched](patch_spec).
+    /// and [patched](patch_spec), and with what each `#[requires]`
+    /// operation requires: its `x-required-permissions` and its
+    /// `Requires:` line with the run-time names of its pairs.
     ///
     /// The schemes are this instance's, whichever [`PoemAuth`] was built
     /// last (see the [module docs](self)).
@@ -849,8 +857,8 @@ impl PoemAuth {
         }
     }
 
-    /// Serves the [patched](patch_spec) spec of `service` at
-    /// `GET /openapi.json`, and Swagger UI for it at `GET /docs`.
+    /// Serves the spec of `service` as [`openapi_spec`](Self::openapi_spec)
+    /// writes it at `GET /openapi.json`, and Swagger UI for it at `GET /docs`.
     ///
     /// Swagger UI is poem-openapi's embedded bundle: nothing is fetched from
     /// a CDN, and the spec is embedded in the page, so the route works

@@ -61,6 +61,21 @@ impl AuthArg for WsAuthenticated {
     }
 }
 
+/// poem's optional extractor: the caller when the inner extractor had one
+/// (a refused credential is `None` here, and the guard then refuses it).
+impl<T: AuthArg> AuthArg for Option<T> {
+    fn caller(&self) -> Option<Authenticated> {
+        self.as_ref().and_then(AuthArg::caller)
+    }
+}
+
+/// poem's fallible extractor: the caller when the inner extractor had one.
+impl<T: AuthArg> AuthArg for poem::Result<T> {
+    fn caller(&self) -> Option<Authenticated> {
+        self.as_ref().ok().and_then(AuthArg::caller)
+    }
+}
+
 /// A poem-openapi argument type that already lists this crate's security
 /// schemes on its operation, so the hidden argument need not list them again.
 pub trait DocumentsAuth {}
@@ -444,10 +459,15 @@ mod tests {
             <Probe<ApiAuth>>::IS_AUTH_ARG,
             <Probe<OptionalApiAuth>>::IS_AUTH_ARG,
             <Probe<WsAuthenticated>>::IS_AUTH_ARG,
+            <Probe<Option<WsAuthenticated>>>::IS_AUTH_ARG,
+            <Probe<poem::Result<Authenticated>>>::IS_AUTH_ARG,
             <Probe<String>>::IS_AUTH_ARG,
-            <Probe<Option<Authenticated>>>::IS_AUTH_ARG,
+            <Probe<Option<String>>>::IS_AUTH_ARG,
         ];
-        assert_eq!(auth_args, [true, true, true, true, true, false, false]);
+        assert_eq!(
+            auth_args,
+            [true, true, true, true, true, true, true, false, false]
+        );
         let documented = [
             <Probe<ApiAuth>>::DOCUMENTS_AUTH,
             <Probe<OptionalApiAuth>>::DOCUMENTS_AUTH,

@@ -34,7 +34,8 @@ impl Api {
         Ok(PlainText(format!("{} {}", user.id, id.0)))
     }
 
-    /// A destructured parameter with its own `#[oai]`.
+    /// A destructured parameter with its own `#[oai]`, which gets the scope too.
+    #[requires(R::Memory, P::List)]
     #[requires(expr = "limit <= 100")]
     #[oai(path = "/items", method = "get")]
     async fn items(&self, #[oai(name = "max")] Query(limit): Query<u32>) -> Json<u32> {
@@ -51,10 +52,21 @@ impl Api {
             .ok_or(Missing::NotFound)
     }
 
-    /// Nothing to return.
-    #[requires(role("admin"))]
+    /// Nothing to return, and hidden (its scope goes unused).
+    #[requires(R::Settings, P::Edit)]
     #[oai(path = "/reset", method = "post", hidden)]
     async fn reset(&self) {}
+
+    /// A condition that asks the API itself.
+    #[requires(expr = "self.knows(&user.id)")]
+    #[oai(path = "/known", method = "get")]
+    async fn known(&self) -> PlainText<&'static str> {
+        PlainText("known")
+    }
+
+    fn knows(&self, id: &str) -> bool {
+        id == "root"
+    }
 
     /// Open.
     #[oai(path = "/health", method = "get")]
