@@ -1244,6 +1244,30 @@ mod tests {
     }
 
     #[test]
+    fn patch_empties_scopes_of_schemes_that_take_none_and_drops_repeats() {
+        let auth = PoemAuth::new(pipeline());
+        let mut spec = json!({
+            "paths": {"/a": {"get": {
+                "security": [
+                    {"bearer": ["a:read"]}, {"o": ["a:read"]}, {"oidc": ["openid"]},
+                    {"unknown": ["x"]}, {"bearer": []}, {"o": ["a:read"]},
+                ],
+                "responses": {},
+            }}},
+            "components": {"securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "o": {"type": "oauth2", "flows": {}},
+                "oidc": {"type": "openIdConnect", "openIdConnectUrl": "https://id.example"},
+            }},
+        });
+        patch_spec(&mut spec, &auth);
+        assert_eq!(
+            spec["paths"]["/a"]["get"]["security"],
+            json!([{"bearer": []}, {"o": ["a:read"]}, {"oidc": ["openid"]}, {"unknown": ["x"]}])
+        );
+    }
+
+    #[test]
     fn swagger_bundle_is_found_in_poem_openapi_page() {
         let stock = service().swagger_ui_html();
         let assets = swagger_assets(&stock).expect("bundle found");
