@@ -1,8 +1,8 @@
 //! Procedural macros for poem-auth.
 //!
 //! Depend on `auth-core` (or `auth-poem`) and use the macros from there:
-//! generated code names its runtime items through `auth_core`. Each macro is
-//! documented where it is re-exported, in `auth-core`.
+//! the derives and hook attributes are re-exported by `auth-core`, and
+//! `#[requires]` and `#[auth_poem::api]` by `auth-poem`.
 //!
 //! Every macro is parse → validate → expand, in its own module; this file
 //! holds only the entry points.
@@ -10,6 +10,7 @@
 mod enum_names;
 mod handler_config;
 mod hooks;
+mod requires;
 mod support;
 
 use proc_macro::TokenStream;
@@ -64,4 +65,111 @@ pub fn before_authentication(args: TokenStream, item: TokenStream) -> TokenStrea
 #[proc_macro_attribute]
 pub fn after_authentication(args: TokenStream, item: TokenStream) -> TokenStream {
     hooks::hook(hooks::Stage::After, args.into(), item.into()).into()
+}
+
+/// Protects a poem handler, or a poem-openapi operation of an
+/// `#[auth_poem::api]` impl: the body runs only for a caller that meets
+/// the requirement; others get the configured 401 (no or bad credential)
+/// or 403 (authenticated, not permitted).
+///
+/// # Requirements
+///
+/// | form | means |
+/// |---|---|
+/// | `#[requires(Res::Conversation, Permission::Write)]` | the pair, of any types implementing `auth_core::Resource` and `auth_core::Permission` |
+/// | `#[requires(role("admin"))]` | the role |
+/// | `#[requires(scope("conversation:write"))]` | the OAuth2 scope (a `resource:permission` scope is answered by the permissions); checked at compile time |
+/// | `#[requires(any(a, b, ...))]`, `#[requires(all(a, b, ...))]` | at least one / every one; they nest, and a pair inside them is written `(Res::X, Permission::Y)` |
+/// | `#[requires(expr = "user.id == id.0")]` | a Rust boolean expression, checked after authentication, where `user` is the caller's `&Principal` and the handler's arguments are in scope by their names |
+///
+/// Several `#[requires]` on one item mean all of them. A condition is
+/// evaluated only when the answer depends on it (`any` stops at the first
+/// requirement met, `all` at the first one missed).
+///
+/// # On a poem handler
+///
+/// Write `#[requires]` **above** `#[handler]`; below it is a compile error.
+/// The handler gets a hidden first argument that authenticates, and its
+/// return type becomes `poem::Result<impl IntoResponse>` (a handler that
+/// returned `T` or `Result<T>` keeps compiling). When an argument already is
+/// an auth extractor (`Authenticated`, `OptionalAuthenticated`,
+/// `WsAuthenticated`, told apart by its type), its principal is reused;
+/// otherwise the hidden argument authenticates before any other argument is
+/// extracted. The principal [`AuthLayer`] stored is reused either way.
+///
+/// ```
+/// use auth_core::{AuthPermission as P, AuthResource as R};
+/// use auth_poem::{Authenticated, requires};
+/// use poem::handler;
+/// use poem::web::Path;
+///
+/// /// The caller's conversations.
+/// #[requires(R::Conversation, P::Read)]
+/// #[handler]
+/// async fn conversations(user: Authenticated) -> String {
+///     format!("the conversations of {}", user.id) // `user` was reused, not authenticated twice
+/// }
+///
+/// /// Admins, or the user itself.
+/// #[requires(any(role("admin"), expr = "user.id == id.0"))]
+/// #[requires(scope("openid"))]
+/// #[handler]
+/// fn profile(id: Path<String>) -> poem::Result<String> {
+///     Ok(id.0)
+/// }
+/// ```
+///
+/// # On a poem-openapi operation
+///
+/// Put [`macro@api`] on the impl, above `#[OpenApi]`, and `#[requires]` on
+/// the operations. See [`macro@api`] for what the spec shows.
+///
+/// [`AuthLayer`]: https://docs.rs/auth-poem/latest/auth_poem/struct.AuthLayer.html
+#[proc_macro_attribute]
+pub fn requires(args: TokenStream, item: TokenStream) -> TokenStream {
+    requires::requires(args.into(), item.into()).into()
+}
+
+/// Applies the `#[requires]` of a poem-openapi impl; write it above
+/// `#[OpenApi]`.
+///
+/// Each `#[requires]` operation gets a hidden first argument, a
+/// poem-openapi security extractor, so the operation is protected and
+/// documented even when it takes no `ApiAuth`; its body runs after the
+/// check, and its return type `T` becomes `poem::Result<T>` (a `Result` is
+/// kept a `Result`, with the same documented responses).
+///
+/// The spec shows what each operation requires:
+///
+/// - its description ends with a line such as ``Requires: role `admin` or
+///   `users:read`.``;
+/// - its `security` lists, on the OAuth2 scheme, the scopes every caller
+///   needs (the permissions and scopes not under an `any`), and the OAuth2
+///   flow declares them;
+/// - `x-required-permissions` holds the whole requirement as JSON
+///   (`{"permission": "conversation:write"}`, `{"role": ...}`,
+///   `{"scope": ...}`, `{"expr": ...}`, `{"any": [...]}`, `{"all": [...]}`)
+///   in the spec `PoemAuth::openapi_spec` and `PoemAuth::openapi_endpoints`
+///   serve.
+///
+/// ```
+/// use auth_core::{AuthPermission as P, AuthResource as R};
+/// use poem_openapi::{OpenApi, payload::Json};
+///
+/// struct ChatApi;
+///
+/// #[auth_poem::api]
+/// #[OpenApi]
+/// impl ChatApi {
+///     /// Send a message.
+///     #[requires(R::Conversation, P::Write)]
+///     #[oai(path = "/message", method = "post")]
+///     async fn send(&self, body: Json<String>) -> Json<usize> {
+///         Json(body.0.len())
+///     }
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn api(args: TokenStream, item: TokenStream) -> TokenStream {
+    requires::api(args.into(), item.into()).into()
 }

@@ -60,6 +60,11 @@ impl Authenticated {
         &self.principal
     }
 
+    /// The configured refusals, for a refusal about this caller.
+    pub(crate) fn responses(&self) -> &Arc<Responses> {
+        &self.responses
+    }
+
     /// The principal, owned (cloned only if it is shared).
     pub fn into_principal(self) -> Principal {
         Arc::unwrap_or_clone(self.principal)

@@ -1,11 +1,17 @@
 #![doc = include_str!("../README.md")]
 
+// The macros name this crate `::auth_poem`, in its own tests too.
+extern crate self as auth_poem;
+
+#[doc(hidden)]
+pub mod __private;
 mod auth;
 mod extract;
 mod extractor;
 mod middleware;
 pub mod openapi;
 mod rejection;
+mod requires;
 pub mod routes;
 mod trace;
 mod websocket;
@@ -25,3 +31,5 @@ pub use websocket::WsAuthenticated;
 
 /// The framework-free core, re-exported so one dependency is enough.
 pub use auth_core;
+
+pub use auth_macros::{api, requires};

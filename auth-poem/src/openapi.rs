@@ -47,6 +47,12 @@
 //! an OAuth2 flow's empty `scopes`. [`patch_spec`] adds both; the spec from
 //! [`PoemAuth::openapi_spec`] is patched already.
 //!
+//! Nor can an operation carry an extension field: the
+//! `x-required-permissions` of the operations protected with
+//! `#[requires]` (see [`requires`](macro@crate::requires)) are added by
+//! [`PoemAuth::openapi_spec`] and [`PoemAuth::openapi_endpoints`], which
+//! know the API's type, as the crate README explains.
+//!
 //! ```
 //! use auth_core::{ApiKeyHandler, Pipeline};
 //! use auth_poem::{ApiAuth, PoemAuth};
@@ -82,7 +88,7 @@
 //! ```
 
 use std::cell::Cell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::Deref;
 use std::sync::{Mutex, PoisonError, RwLock};
@@ -101,6 +107,7 @@ use serde_json::{Value, json};
 use crate::auth::PoemAuth;
 use crate::extractor::{Authenticated, authenticated, optional_authenticated};
 use crate::rejection::AuthRejection;
+use crate::requires::spec::{self as requires_spec, Protected};
 
 /// The default token URL of the OAuth2 password flow.
 pub const DEFAULT_TOKEN_URL: &str = "/auth/token";
@@ -256,8 +263,13 @@ impl SchemeConfig {
         token_url: DEFAULT_TOKEN_URL,
     };
 
+    /// The name of the OAuth2 scheme.
+    pub(crate) fn oauth2(&self) -> &'static str {
+        self.oauth2
+    }
+
     /// The scheme names, each an alternative of its own.
-    fn names(&self) -> Vec<&'static str> {
+    pub(crate) fn names(&self) -> Vec<&'static str> {
         [
             Some(self.bearer),
             Some(self.api_key),
@@ -270,7 +282,7 @@ impl SchemeConfig {
     }
 
     /// Adds the schemes to `components.securitySchemes`.
-    fn register(&self, registry: &mut Registry) {
+    pub(crate) fn register(&self, registry: &mut Registry) {
         registry.create_security_scheme(
             self.bearer,
             MetaSecurityScheme {
@@ -352,7 +364,7 @@ thread_local! {
 }
 
 /// A `'static` copy of `s`, leaked only the first time this text is seen.
-fn intern(s: &str) -> &'static str {
+pub(crate) fn intern(s: &str) -> &'static str {
     // The set is only ever inserted into: a poisoned lock still holds a valid set.
     let mut set = INTERNED.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(found) = set.get(s) {
@@ -370,7 +382,7 @@ pub(crate) fn publish(config: SchemeConfig) {
 
 /// The table in force: the one set for this thread, else the published one,
 /// else the defaults.
-fn current() -> SchemeConfig {
+pub(crate) fn current() -> SchemeConfig {
     SCOPED
         .with(Cell::get)
         .or_else(|| *PUBLISHED.read().unwrap_or_else(PoisonError::into_inner))
@@ -571,7 +583,7 @@ impl<'a> ApiExtractor<'a> for OptionalApiAuth {
 }
 
 /// The HTTP methods an OpenAPI path item may hold operations under.
-const METHODS: &[&str] = &[
+pub(crate) const METHODS: &[&str] = &[
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
 
@@ -584,6 +596,16 @@ const METHODS: &[&str] = &[
 ///   answer the operation documents already under that status is kept.
 /// - Each OAuth2 flow without `scopes` gets an empty map (the field is
 ///   required; poem-openapi drops it when empty).
+/// - In each operation's `security`, an alternative whose scheme is not
+///   OAuth2 (or OpenID Connect) gets an empty scope list, as OpenAPI 3.0
+///   requires: poem-openapi gives the scopes `#[requires]` declares to every
+///   scheme of the argument. An alternative that repeats an earlier one is
+///   dropped.
+///
+/// What needs the API's code rather than its spec, the
+/// `x-required-permissions` of each `#[requires]` operation, is added by
+/// [`PoemAuth::openapi_spec`] and [`PoemAuth::openapi_endpoints`], which
+/// call this function too.
 ///
 /// Operations without `security` are left alone, and so is anything that is
 /// not shaped as OpenAPI expects.
@@ -614,6 +636,7 @@ pub fn patch_spec(spec: &mut Value, auth: &PoemAuth) {
             error_answer(FORBIDDEN_DESCRIPTION, &responses.forbidden_body, false),
         ),
     ];
+    let scheme_types = scheme_types(spec);
     let operations = spec
         .get_mut("paths")
         .and_then(Value::as_object_mut)
@@ -624,6 +647,9 @@ pub fn patch_spec(spec: &mut Value, auth: &PoemAuth) {
         .filter(|(method, _)| METHODS.contains(&method.as_str()))
         .filter_map(|(_, operation)| operation.as_object_mut());
     for operation in operations {
+        if let Some(security) = operation.get_mut("security").and_then(Value::as_array_mut) {
+            tidy_security(security, &scheme_types);
+        }
         if !is_protected(operation.get("security")) {
             continue;
         }
@@ -653,6 +679,45 @@ pub fn patch_spec(spec: &mut Value, auth: &PoemAuth) {
     for flow in flows {
         flow.entry("scopes").or_insert_with(|| json!({}));
     }
+}
+
+/// The type of each scheme of `components.securitySchemes`, by name.
+fn scheme_types(spec: &Value) -> BTreeMap<String, String> {
+    spec.pointer("/components/securitySchemes")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(name, scheme)| {
+            let ty = scheme.get("type")?.as_str()?;
+            Some((name.clone(), ty.to_owned()))
+        })
+        .collect()
+}
+
+/// Empties the scope lists of alternatives whose scheme takes no scopes
+/// (OpenAPI 3.0 allows scopes for `oauth2` and `openIdConnect` only;
+/// poem-openapi copies an operation's scopes to every scheme), then drops
+/// alternatives that repeat an earlier one.
+fn tidy_security(security: &mut Vec<Value>, scheme_types: &BTreeMap<String, String>) {
+    for alternative in security.iter_mut().filter_map(Value::as_object_mut) {
+        for (name, scopes) in alternative.iter_mut() {
+            let takes_scopes = scheme_types
+                .get(name)
+                .is_none_or(|ty| ty == "oauth2" || ty == "openIdConnect");
+            if !takes_scopes {
+                *scopes = json!([]);
+            }
+        }
+    }
+    let mut seen = Vec::with_capacity(security.len());
+    security.retain(|alternative| {
+        if seen.contains(alternative) {
+            false
+        } else {
+            seen.push(alternative.clone());
+            true
+        }
+    });
 }
 
 /// Whether a `security` value asks for a credential: some alternative is
@@ -778,20 +843,22 @@ impl PoemAuth {
     }
 
     /// The OpenAPI document of `service` as JSON, with this auth's schemes
-    /// and [patched](patch_spec).
+    /// and [patched](patch_spec), and with what each `#[requires]`
+    /// operation requires: its `x-required-permissions` and its
+    /// `Requires:` line with the run-time names of its pairs.
     ///
     /// The schemes are this instance's, whichever [`PoemAuth`] was built
     /// last (see the [module docs](self)).
     pub fn openapi_spec<T: OpenApi, W: Webhook>(&self, service: &OpenApiService<T, W>) -> String {
         let raw = scoped(self.scheme_config(), || service.spec());
-        match self.patched(&raw) {
+        match self.patched(&raw, &requires_spec::collect::<T>()) {
             Some(spec) => serde_json::to_string_pretty(&spec).unwrap_or(raw),
             None => raw,
         }
     }
 
-    /// Serves the [patched](patch_spec) spec of `service` at
-    /// `GET /openapi.json`, and Swagger UI for it at `GET /docs`.
+    /// Serves the spec of `service` as [`openapi_spec`](Self::openapi_spec)
+    /// writes it at `GET /openapi.json`, and Swagger UI for it at `GET /docs`.
     ///
     /// Swagger UI is poem-openapi's embedded bundle: nothing is fetched from
     /// a CDN, and the spec is embedded in the page, so the route works
@@ -824,7 +891,7 @@ impl PoemAuth {
     ) -> Route {
         let config = self.scheme_config();
         let raw = scoped(config, || service.spec());
-        let spec = self.patched(&raw);
+        let spec = self.patched(&raw, &requires_spec::collect::<T>());
         let json = spec
             .as_ref()
             .and_then(|spec| serde_json::to_string_pretty(spec).ok())
@@ -852,11 +919,13 @@ impl PoemAuth {
             .at("/docs", get(make_sync(move |_| Html(html.clone()))))
     }
 
-    /// The spec text `raw`, parsed and patched, with the token routes added.
-    fn patched(&self, raw: &str) -> Option<Value> {
+    /// The spec text `raw`, parsed and patched, with the token routes and
+    /// what the `protected` operations require added.
+    fn patched(&self, raw: &str, protected: &Protected) -> Option<Value> {
         match serde_json::from_str::<Value>(raw) {
             Ok(mut spec) => {
                 self.add_token_routes(&mut spec);
+                requires_spec::apply(&mut spec, protected);
                 patch_spec(&mut spec, self);
                 Some(spec)
             }
@@ -1171,6 +1240,30 @@ mod tests {
         assert_eq!(
             schemes["p"]["flows"]["password"]["scopes"],
             json!({"x": "y"})
+        );
+    }
+
+    #[test]
+    fn patch_empties_scopes_of_schemes_that_take_none_and_drops_repeats() {
+        let auth = PoemAuth::new(pipeline());
+        let mut spec = json!({
+            "paths": {"/a": {"get": {
+                "security": [
+                    {"bearer": ["a:read"]}, {"o": ["a:read"]}, {"oidc": ["openid"]},
+                    {"unknown": ["x"]}, {"bearer": []}, {"o": ["a:read"]},
+                ],
+                "responses": {},
+            }}},
+            "components": {"securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "o": {"type": "oauth2", "flows": {}},
+                "oidc": {"type": "openIdConnect", "openIdConnectUrl": "https://id.example"},
+            }},
+        });
+        patch_spec(&mut spec, &auth);
+        assert_eq!(
+            spec["paths"]["/a"]["get"]["security"],
+            json!([{"bearer": []}, {"o": ["a:read"]}, {"oidc": ["openid"]}, {"unknown": ["x"]}])
         );
     }
 

@@ -80,6 +80,11 @@ impl WsAuthenticated {
         self.principal
     }
 
+    /// The configured refusals, for a refusal about this caller.
+    pub(crate) fn responses(&self) -> &Arc<Responses> {
+        &self.responses
+    }
+
     /// Checks a requirement before the upgrade: a refusal with the
     /// configured 403 answer when the principal does not meet it.
     ///

@@ -30,9 +30,9 @@ use auth_core::password::PasswordHasher;
 use auth_core::session::TokenService;
 use auth_core::{
     AuthPermission as P, AuthResource as R, JwtHandler, MemoryUserStore, PermissionSet, Pipeline,
-    Requirement, RoleMap, Settings,
+    RoleMap, Settings,
 };
-use auth_poem::{Authenticated, PoemAuth};
+use auth_poem::{Authenticated, PoemAuth, requires};
 use poem::listener::TcpListener;
 use poem::web::Json;
 use poem::{Endpoint, EndpointExt, Result, Route, Server, get, handler};
@@ -73,16 +73,17 @@ fn me(user: Authenticated) -> Json<Value> {
     }))
 }
 
-/// A stand-in for real data, behind `CONVERSATION:READ`.
+/// A stand-in for real data, behind `CONVERSATION:READ`: the body runs
+/// only for a caller who holds it (`#[requires]` answers 401 and 403).
+#[requires(R::Conversation, P::Read)]
 #[handler]
-fn conversations(user: Authenticated) -> Result<Json<Value>> {
-    user.require(&Requirement::permission(R::Conversation, P::Read))?;
-    Ok(Json(json!({
+fn conversations(user: Authenticated) -> Json<Value> {
+    Json(json!({
         "user": user.id,
         "conversations": [
             {"id": "c-1", "title": "Hello, poem-auth"},
         ],
-    })))
+    }))
 }
 
 /// Builds the service from settings and the `admin` password; fails with
@@ -369,6 +370,38 @@ mod tests {
             .send()
             .await
             .assert_status(StatusCode::UNAUTHORIZED);
+    }
+
+    #[tokio::test]
+    async fn conversations_answers_401_without_credential_and_403_without_the_permission() {
+        let s = settings(&[("AUTH_API_KEY", KEY), ("AUTH_JWT_SECRET", SECRET)]);
+        let cli = TestClient::new(app(&s, ADMIN).expect("app"));
+        cli.get("/conversations")
+            .send()
+            .await
+            .assert_status(StatusCode::UNAUTHORIZED);
+
+        let issuer = s.token_issuer(s.jwt_keys().expect("keys")).expect("issuer");
+        let guest = auth_core::Principal::new("guest", auth_core::AuthMethod::Jwt);
+        let token = issuer.issue(&guest).expect("token");
+        cli.get("/conversations")
+            .header("authorization", format!("Bearer {}", token.expose()))
+            .send()
+            .await
+            .assert_status(StatusCode::FORBIDDEN);
+
+        let resp = cli
+            .get("/conversations")
+            .header("x-api-key", KEY)
+            .send()
+            .await;
+        resp.assert_status_is_ok();
+        resp.json()
+            .await
+            .value()
+            .object()
+            .get("user")
+            .assert_string("user");
     }
 
     #[test]

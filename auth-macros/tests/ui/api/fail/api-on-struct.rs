@@ -1,0 +1,4 @@
+#[auth_poem::api]
+struct Api;
+
+fn main() {}

@@ -1,0 +1,6 @@
+use auth_poem::requires;
+
+#[requires(role("admin"))]
+struct Index;
+
+fn main() {}

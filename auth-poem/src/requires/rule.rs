@@ -1,0 +1,385 @@
+//! [`Rule`]: what one `#[requires]` item asks, as checked at run time and
+//! as documented in the spec.
+
+use std::fmt::Write as _;
+
+use auth_core::{Permission, Principal, Requirement, Resource};
+use serde_json::{Value, json};
+
+/// What an item annotated with `#[requires]` asks of its caller: an
+/// [`auth_core::Requirement`] wherever the rule is static, and the
+/// `expr = "..."` conditions, which only the handler's own code can
+/// evaluate.
+///
+/// Generated code builds one per handler, once per process; the
+/// constructors fold every part without a condition into a single
+/// [`Requirement`], so a rule without `expr` is exactly
+/// `Rule::Require(requirement)` and is checked by
+/// [`Principal::satisfies`].
+///
+/// ```
+/// use auth_core::{AuthMethod, AuthPermission as P, AuthResource as R, PermissionSet, Principal, Requirement};
+/// use auth_poem::__private::Rule;
+///
+/// let rule = Rule::any(vec![Rule::role("admin"), Rule::all(vec![
+///     Rule::permission(R::Users, P::Read),
+///     Rule::expr(0, "user.id == id.0"),
+/// ])]);
+/// let reader = Principal::new("u1", AuthMethod::Jwt)
+///     .with_permissions([(R::Users, P::Read)].into_iter().collect::<PermissionSet>());
+/// assert!(rule.allows(&reader, &mut |_| true));
+/// assert!(!rule.allows(&reader, &mut |_| false));
+/// assert_eq!(
+///     rule.describe(),
+///     "Requires: role `admin` or (`users:read` and condition `user.id == id.0`)."
+/// );
+/// assert_eq!(
+///     Rule::all(vec![Rule::role("a"), Rule::scope("openid")]),
+///     Rule::Require(Requirement::all([Requirement::role("a"), Requirement::scope("openid")]))
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rule {
+    /// A static requirement.
+    Require(Requirement),
+    /// The `index`-th `expr = "..."` condition of the item, with its source text.
+    Expr {
+        /// Its position among the item's conditions.
+        index: usize,
+        /// The expression, as written.
+        source: &'static str,
+    },
+    /// At least one of these.
+    Any(Vec<Rule>),
+    /// Every one of these.
+    All(Vec<Rule>),
+}
+
+/// The binary operator a compound rule is rendered with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Or,
+    And,
+}
+
+impl Rule {
+    /// A resource/permission pair.
+    pub fn permission(resource: impl Resource, permission: impl Permission) -> Self {
+        Self::Require(Requirement::permission(resource, permission))
+    }
+
+    /// A role.
+    pub fn role(role: &'static str) -> Self {
+        Self::Require(Requirement::role(role))
+    }
+
+    /// An OAuth2 scope.
+    pub fn scope(scope: &'static str) -> Self {
+        Self::Require(Requirement::scope(scope))
+    }
+
+    /// The `index`-th condition of the item.
+    pub fn expr(index: usize, source: &'static str) -> Self {
+        Self::Expr { index, source }
+    }
+
+    /// At least one of `items`; a single [`Requirement`] when none has a condition.
+    pub fn any(items: impl IntoIterator<Item = Rule>) -> Self {
+        match static_parts(items.into_iter().collect()) {
+            Ok(parts) => Self::Require(Requirement::Any(parts)),
+            Err(items) => Self::Any(items),
+        }
+    }
+
+    /// Every one of `items`; a single [`Requirement`] when none has a condition.
+    pub fn all(items: impl IntoIterator<Item = Rule>) -> Self {
+        match static_parts(items.into_iter().collect()) {
+            Ok(parts) => Self::Require(Requirement::All(parts)),
+            Err(items) => Self::All(items),
+        }
+    }
+
+    /// Whether `principal` meets the rule. `condition(i)` evaluates the
+    /// `i`-th condition; it is called only when the answer depends on it
+    /// (`any` stops at the first rule met, `all` at the first one missed).
+    pub fn allows(&self, principal: &Principal, condition: &mut dyn FnMut(usize) -> bool) -> bool {
+        match self {
+            Self::Require(requirement) => principal.satisfies(requirement),
+            Self::Expr { index, .. } => condition(*index),
+            Self::Any(items) => items.iter().any(|r| r.allows(principal, condition)),
+            Self::All(items) => items.iter().all(|r| r.allows(principal, condition)),
+        }
+    }
+
+    /// The static requirement, when the rule has no condition.
+    pub fn requirement(&self) -> Option<&Requirement> {
+        match self {
+            Self::Require(requirement) => Some(requirement),
+            _ => None,
+        }
+    }
+
+    /// The OAuth2 scopes every caller needs, whichever way it meets the
+    /// rule: the permissions and scopes reached from the top through `all`
+    /// only (a one-item `any` counts as its item), in the order written,
+    /// repeats kept. An alternative of `any` is no scope anyone must hold,
+    /// and a role or a condition is no scope at all.
+    pub fn scopes(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        self.collect_scopes(&mut out);
+        out
+    }
+
+    fn collect_scopes(&self, out: &mut Vec<String>) {
+        match self {
+            Self::Require(requirement) => requirement_scopes(requirement, out),
+            Self::Expr { .. } => {}
+            Self::Any(items) if items.len() == 1 => items[0].collect_scopes(out),
+            Self::Any(_) => {}
+            Self::All(items) => items.iter().for_each(|r| r.collect_scopes(out)),
+        }
+    }
+
+    /// The rule as the `x-required-permissions` value of an operation:
+    /// `{"permission": "conversation:write"}`, `{"role": "admin"}`,
+    /// `{"scope": "openid"}`, `{"expr": "user.id == id.0"}`, and
+    /// `{"any": [...]}` / `{"all": [...]}` around them.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Self::Require(requirement) => requirement_json(requirement),
+            Self::Expr { source, .. } => json!({"expr": source}),
+            Self::Any(items) => json!({"any": items.iter().map(Rule::to_json).collect::<Vec<_>>()}),
+            Self::All(items) => json!({"all": items.iter().map(Rule::to_json).collect::<Vec<_>>()}),
+        }
+    }
+
+    /// The line `#[requires]` adds to an operation's description, e.g.
+    /// ``Requires: `conversation:write`.``
+    pub fn describe(&self) -> String {
+        let mut out = String::from("Requires: ");
+        self.render(None, &mut out);
+        out.push('.');
+        out
+    }
+
+    fn render(&self, parent: Option<Op>, out: &mut String) {
+        match self {
+            Self::Require(requirement) => render_requirement(requirement, parent, out),
+            Self::Expr { source, .. } => {
+                out.push_str("condition ");
+                code(source, out);
+            }
+            Self::Any(items) => render_list(items, Op::Or, parent, out, Rule::render),
+            Self::All(items) => render_list(items, Op::And, parent, out, Rule::render),
+        }
+    }
+}
+
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut out = String::new();
+        self.render(None, &mut out);
+        f.write_str(&out)
+    }
+}
+
+/// The requirements of `items` when none has a condition, else the items.
+fn static_parts(items: Vec<Rule>) -> Result<Vec<Requirement>, Vec<Rule>> {
+    if items.iter().all(|r| matches!(r, Rule::Require(_))) {
+        Ok(items
+            .into_iter()
+            .filter_map(|r| match r {
+                Rule::Require(requirement) => Some(requirement),
+                _ => None,
+            })
+            .collect())
+    } else {
+        Err(items)
+    }
+}
+
+fn requirement_scopes(requirement: &Requirement, out: &mut Vec<String>) {
+    match requirement {
+        Requirement::Permission(scope) => out.push(scope.to_string()),
+        Requirement::Scope(scope) => out.push(canonical_scope(scope)),
+        Requirement::Role(_) => {}
+        Requirement::Any(items) if items.len() == 1 => requirement_scopes(&items[0], out),
+        Requirement::Any(_) => {}
+        Requirement::All(items) => items.iter().for_each(|r| requirement_scopes(r, out)),
+    }
+}
+
+/// A scope as OAuth2 clients should ask for it: the lower-case form of a
+/// `resource:permission` pair, any other scope as it is.
+pub(crate) fn canonical_scope(scope: &str) -> String {
+    scope
+        .parse::<auth_core::Scope>()
+        .map_or_else(|_| scope.to_owned(), |s| s.to_string())
+}
+
+fn requirement_json(requirement: &Requirement) -> Value {
+    match requirement {
+        Requirement::Permission(scope) => json!({"permission": scope.to_string()}),
+        Requirement::Role(role) => json!({"role": role}),
+        Requirement::Scope(scope) => json!({"scope": canonical_scope(scope)}),
+        Requirement::Any(items) => {
+            json!({"any": items.iter().map(requirement_json).collect::<Vec<_>>()})
+        }
+        Requirement::All(items) => {
+            json!({"all": items.iter().map(requirement_json).collect::<Vec<_>>()})
+        }
+    }
+}
+
+fn render_requirement(requirement: &Requirement, parent: Option<Op>, out: &mut String) {
+    match requirement {
+        Requirement::Permission(scope) => code(&scope.to_string(), out),
+        Requirement::Scope(scope) => code(&canonical_scope(scope), out),
+        Requirement::Role(role) => {
+            out.push_str("role ");
+            code(role, out);
+        }
+        Requirement::Any(items) => render_list(items, Op::Or, parent, out, render_requirement),
+        Requirement::All(items) => render_list(items, Op::And, parent, out, render_requirement),
+    }
+}
+
+/// Renders `items` joined by `op`: a one-item list as its item, and
+/// parentheses when it sits inside the other operator.
+fn render_list<T>(
+    items: &[T],
+    op: Op,
+    parent: Option<Op>,
+    out: &mut String,
+    render: fn(&T, Option<Op>, &mut String),
+) {
+    match items {
+        [] => out.push_str(match op {
+            Op::Or => "nothing (never met)",
+            Op::And => "authentication only",
+        }),
+        [one] => render(one, parent, out),
+        _ => {
+            let nested = parent.is_some_and(|p| p != op);
+            if nested {
+                out.push('(');
+            }
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(match op {
+                        Op::Or => " or ",
+                        Op::And => " and ",
+                    });
+                }
+                render(item, Some(op), out);
+            }
+            if nested {
+                out.push(')');
+            }
+        }
+    }
+}
+
+/// `text` as Markdown inline code, fenced with more backticks than it holds.
+fn code(text: &str, out: &mut String) {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = if longest > 0 { " " } else { "" };
+    let _ = write!(out, "{fence}{pad}{text}{pad}{fence}");
+}
+
+#[cfg(test)]
+mod tests {
+    use auth_core::{AuthMethod, AuthPermission as P, AuthResource as R, PermissionSet};
+
+    use super::*;
+
+    fn reader() -> Principal {
+        Principal::new("u1", AuthMethod::Jwt)
+            .with_permissions([(R::Users, P::Read)].into_iter().collect::<PermissionSet>())
+            .with_role("editor")
+    }
+
+    #[test]
+    fn static_rules_fold_into_one_requirement() {
+        let rule = Rule::all(vec![
+            Rule::permission(R::Users, P::Read),
+            Rule::any(vec![Rule::role("editor"), Rule::scope("openid")]),
+        ]);
+        assert_eq!(
+            rule.requirement(),
+            Some(&Requirement::all([
+                Requirement::permission(R::Users, P::Read),
+                Requirement::any([Requirement::role("editor"), Requirement::scope("openid")]),
+            ]))
+        );
+        assert!(rule.allows(&reader(), &mut |_| unreachable!("no condition")));
+    }
+
+    #[test]
+    fn conditions_are_evaluated_only_when_they_decide() {
+        let rule = Rule::any(vec![
+            Rule::role("editor"),
+            Rule::all(vec![Rule::expr(0, "a"), Rule::expr(1, "b")]),
+        ]);
+        let mut asked = Vec::new();
+        assert!(rule.allows(&reader(), &mut |i| {
+            asked.push(i);
+            false
+        }));
+        assert!(asked.is_empty(), "the role decided: {asked:?}");
+
+        let stranger = Principal::new("s", AuthMethod::Jwt);
+        let mut asked = Vec::new();
+        assert!(!rule.allows(&stranger, &mut |i| {
+            asked.push(i);
+            false
+        }));
+        assert_eq!(asked, [0], "`all` stops at the first condition missed");
+    }
+
+    #[test]
+    fn scopes_are_those_every_caller_needs() {
+        let rule = Rule::all(vec![
+            Rule::permission(R::Conversation, P::Write),
+            Rule::scope("Memory:Read"),
+            Rule::role("admin"),
+            Rule::any(vec![Rule::scope("a"), Rule::scope("b")]),
+            Rule::any(vec![Rule::scope("only")]),
+            Rule::expr(0, "true"),
+        ]);
+        assert_eq!(rule.scopes(), ["conversation:write", "memory:read", "only"]);
+        assert!(Rule::role("admin").scopes().is_empty());
+    }
+
+    #[test]
+    fn json_and_description_show_every_part() {
+        let rule = Rule::all(vec![
+            Rule::any(vec![Rule::role("admin"), Rule::scope("openid")]),
+            Rule::permission(R::AuthHandler, P::Edit),
+            Rule::expr(0, "user.id == id.0"),
+        ]);
+        assert_eq!(
+            rule.to_json(),
+            json!({"all": [
+                {"any": [{"role": "admin"}, {"scope": "openid"}]},
+                {"permission": "auth_handler:edit"},
+                {"expr": "user.id == id.0"},
+            ]})
+        );
+        assert_eq!(
+            rule.describe(),
+            "Requires: (role `admin` or `openid`) and `auth_handler:edit` and condition \
+             `user.id == id.0`."
+        );
+        assert_eq!(
+            Rule::expr(0, "a == `b`").to_string(),
+            "condition `` a == `b` ``"
+        );
+    }
+}

@@ -1,0 +1,734 @@
+//! `#[requires]` end to end, on plain poem handlers and on a poem-openapi
+//! API (`#[auth_poem::api]`): each form of requirement allows and refuses
+//! over HTTP (401 without credential, 403 with a caller who lacks it, 200
+//! otherwise), the body never runs for a refused request, and the served
+//! spec shows what each operation requires.
+//!
+//! The callers come from a test handler that maps API keys to principals
+//! and counts how often the pipeline runs. Each route has its own body
+//! counter and is exercised by one test only, so tests can run in parallel.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use auth_core::{
+    AuthContext, AuthHandler, AuthMethod, AuthPermission as P, AuthResource as R, AuthResult,
+    PermissionSet, Pipeline, Principal, Resource, async_trait,
+};
+use auth_poem::{ApiAuth, Authenticated, OptionalApiAuth, PoemAuth, requires};
+use poem::http::StatusCode;
+use poem::test::{TestClient, TestResponse};
+use poem::web::Path;
+use poem::{Endpoint, EndpointExt, Route, get, handler};
+use poem_openapi::payload::PlainText;
+use poem_openapi::{ApiResponse, OpenApi, OpenApiService, param};
+use serde_json::{Value, json};
+
+// ---- the callers ----
+
+/// An application resource of its own: `#[requires]` takes any `Resource`.
+#[derive(Debug, Clone, Copy)]
+enum Billing {
+    Invoice,
+}
+
+impl Resource for Billing {
+    fn name(&self) -> &'static str {
+        "INVOICE"
+    }
+
+    fn all() -> &'static [Self] {
+        &[Billing::Invoice]
+    }
+}
+
+/// API keys for callers with known roles and permissions; counts its runs.
+struct Callers {
+    runs: Arc<AtomicUsize>,
+}
+
+#[async_trait]
+impl AuthHandler for Callers {
+    fn name(&self) -> &str {
+        "callers"
+    }
+
+    async fn authorize_key(&self, key: &str, _cx: &AuthContext) -> AuthResult<Option<Principal>> {
+        self.runs.fetch_add(1, Ordering::SeqCst);
+        let caller = |id: &str| Principal::new(id, AuthMethod::Jwt);
+        Ok(match key {
+            "k-admin" => Some(caller("root").with_role("admin")),
+            "k-reader" => Some(caller("reader").with_permissions(PermissionSet::base())),
+            "k-editor" => Some(
+                caller("editor")
+                    .with_permissions(PermissionSet::base())
+                    .with_role("editor"),
+            ),
+            "k-u7" => {
+                Some(caller("u7").with_permissions([(R::Users, P::Read)].into_iter().collect()))
+            }
+            "k-openid" => {
+                let mut p = caller("o");
+                p.scopes.insert("openid".into());
+                Some(p)
+            }
+            "k-billing" => Some(
+                caller("accountant")
+                    .with_permissions([(Billing::Invoice, P::Read)].into_iter().collect()),
+            ),
+            "k-nobody" => Some(caller("nobody")),
+            _ => None,
+        })
+    }
+}
+
+fn forbidden_body() -> Value {
+    json!({"error": "not for you"})
+}
+
+fn auth_with_runs() -> (PoemAuth, Arc<AtomicUsize>) {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let pipeline = Pipeline::builder()
+        .handler(Callers { runs: runs.clone() })
+        .build()
+        .expect("pipeline");
+    let auth = PoemAuth::builder(pipeline)
+        .forbidden_body(forbidden_body())
+        .build()
+        .expect("auth");
+    (auth, runs)
+}
+
+fn auth() -> PoemAuth {
+    auth_with_runs().0
+}
+
+async fn call(cli: &TestClient<impl Endpoint>, path: &str, key: Option<&str>) -> TestResponse {
+    let mut req = cli.get(path);
+    if let Some(key) = key {
+        req = req.header("x-api-key", key);
+    }
+    req.send().await
+}
+
+/// Asks `path` without credential (401), as each of `refused` (403 with
+/// the configured body) and as each of `allowed` (200), and checks the
+/// body ran exactly once per allowed caller.
+async fn check_route(
+    cli: &TestClient<impl Endpoint>,
+    path: &str,
+    runs: &AtomicUsize,
+    refused: &[&str],
+    allowed: &[&str],
+) {
+    let before = runs.load(Ordering::SeqCst);
+    let resp = call(cli, path, None).await;
+    resp.assert_status(StatusCode::UNAUTHORIZED);
+    resp.assert_header("www-authenticate", "Bearer");
+    for key in refused {
+        let resp = call(cli, path, Some(key)).await;
+        assert_eq!(resp.0.status(), StatusCode::FORBIDDEN, "{path} as {key}");
+        resp.assert_json(forbidden_body()).await;
+    }
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        before,
+        "{path}: body ran for a refused request"
+    );
+    for key in allowed {
+        let resp = call(cli, path, Some(key)).await;
+        assert_eq!(resp.0.status(), StatusCode::OK, "{path} as {key}");
+    }
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        before + allowed.len(),
+        "{path}: body runs"
+    );
+}
+
+// ---- plain poem handlers ----
+
+static PAIR: AtomicUsize = AtomicUsize::new(0);
+static ROLE: AtomicUsize = AtomicUsize::new(0);
+static SCOPE: AtomicUsize = AtomicUsize::new(0);
+static ANY: AtomicUsize = AtomicUsize::new(0);
+static ALL: AtomicUsize = AtomicUsize::new(0);
+static OWNER: AtomicUsize = AtomicUsize::new(0);
+static OWNER_PATTERN: AtomicUsize = AtomicUsize::new(0);
+static SEVERAL: AtomicUsize = AtomicUsize::new(0);
+static CUSTOM: AtomicUsize = AtomicUsize::new(0);
+
+/// The handlers, in a module of their own: `#[handler]` makes each a unit
+/// struct, which would shadow local variables of the same name.
+mod plain {
+    use super::*;
+
+    /// A synchronous handler returning a bare `T`.
+    #[requires(R::Conversation, P::Write)]
+    #[handler]
+    pub(super) fn pair() -> &'static str {
+        PAIR.fetch_add(1, Ordering::SeqCst);
+        "written"
+    }
+
+    /// An async handler returning `Result<T>`, which uses `?`.
+    #[requires(role("admin"))]
+    #[handler]
+    pub(super) async fn role() -> poem::Result<String> {
+        ROLE.fetch_add(1, Ordering::SeqCst);
+        let n: u32 = "7".parse().map_err(poem::error::BadRequest)?;
+        Ok(format!("admin {n}"))
+    }
+
+    /// Takes the caller itself: it is reused, not authenticated twice.
+    #[requires(scope("openid"))]
+    #[handler]
+    pub(super) fn scope(user: Authenticated) -> String {
+        SCOPE.fetch_add(1, Ordering::SeqCst);
+        user.id.clone()
+    }
+
+    #[requires(any(role("admin"), (R::Users, P::Read)))]
+    #[handler]
+    pub(super) fn any() -> &'static str {
+        ANY.fetch_add(1, Ordering::SeqCst);
+        "any"
+    }
+
+    #[requires(all((R::Conversation, P::Read), (R::Memory, P::List)))]
+    #[handler]
+    pub(super) fn all() -> &'static str {
+        ALL.fetch_add(1, Ordering::SeqCst);
+        "all"
+    }
+
+    /// An ownership rule on a path argument.
+    #[requires(any(role("admin"), expr = "user.id == id.0"))]
+    #[handler]
+    pub(super) fn owned(id: Path<String>) -> String {
+        OWNER.fetch_add(1, Ordering::SeqCst);
+        id.0
+    }
+
+    /// The same rule on a destructured argument.
+    #[requires(expr = "user.id == *owner")]
+    #[handler]
+    pub(super) fn owner_pattern(Path(owner): Path<String>) -> String {
+        OWNER_PATTERN.fetch_add(1, Ordering::SeqCst);
+        owner
+    }
+
+    /// Several attributes: all of them.
+    #[requires(R::Conversation, P::Read)]
+    #[requires(role("editor"))]
+    #[handler]
+    pub(super) fn several() -> &'static str {
+        SEVERAL.fetch_add(1, Ordering::SeqCst);
+        "several"
+    }
+
+    #[requires(Billing::Invoice, P::Read)]
+    #[handler]
+    pub(super) fn custom() -> &'static str {
+        CUSTOM.fetch_add(1, Ordering::SeqCst);
+        "invoices"
+    }
+}
+
+fn handlers(auth: PoemAuth) -> TestClient<impl Endpoint> {
+    TestClient::new(
+        Route::new()
+            .at("/pair", get(plain::pair))
+            .at("/role", get(plain::role))
+            .at("/scope", get(plain::scope))
+            .at("/any", get(plain::any))
+            .at("/all", get(plain::all))
+            .at("/owner/:id", get(plain::owned))
+            .at("/owner-pattern/:owner", get(plain::owner_pattern))
+            .at("/several", get(plain::several))
+            .at("/custom", get(plain::custom))
+            .data(auth),
+    )
+}
+
+#[tokio::test]
+async fn handler_pair_allows_holders_of_the_permission() {
+    check_route(
+        &handlers(auth()),
+        "/pair",
+        &PAIR,
+        &["k-nobody", "k-u7"],
+        &["k-reader"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn handler_role_allows_the_role_and_keeps_a_result_body() {
+    let cli = handlers(auth());
+    check_route(&cli, "/role", &ROLE, &["k-reader"], &["k-admin"]).await;
+    call(&cli, "/role", Some("k-admin"))
+        .await
+        .assert_text("admin 7")
+        .await;
+}
+
+#[tokio::test]
+async fn handler_scope_allows_the_scope_and_authenticates_once() {
+    let (auth, pipeline_runs) = auth_with_runs();
+    let cli = handlers(auth);
+    check_route(&cli, "/scope", &SCOPE, &["k-reader"], &["k-openid"]).await;
+    let before = pipeline_runs.load(Ordering::SeqCst);
+    call(&cli, "/scope", Some("k-openid"))
+        .await
+        .assert_text("o")
+        .await;
+    assert_eq!(pipeline_runs.load(Ordering::SeqCst), before + 1);
+}
+
+#[tokio::test]
+async fn handler_any_allows_either() {
+    check_route(
+        &handlers(auth()),
+        "/any",
+        &ANY,
+        &["k-reader"],
+        &["k-admin", "k-u7"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn handler_all_needs_both() {
+    check_route(
+        &handlers(auth()),
+        "/all",
+        &ALL,
+        &["k-u7", "k-admin"],
+        &["k-reader"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn handler_expr_compares_the_caller_with_a_path_argument() {
+    let cli = handlers(auth());
+    check_route(
+        &cli,
+        "/owner/u7",
+        &OWNER,
+        &["k-reader"],
+        &["k-u7", "k-admin"],
+    )
+    .await;
+    call(&cli, "/owner/reader", Some("k-u7"))
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+    check_route(
+        &cli,
+        "/owner-pattern/u7",
+        &OWNER_PATTERN,
+        &["k-reader", "k-admin"],
+        &["k-u7"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn handler_with_several_attributes_needs_all_of_them() {
+    check_route(
+        &handlers(auth()),
+        "/several",
+        &SEVERAL,
+        &["k-reader", "k-admin"],
+        &["k-editor"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn handler_pair_takes_an_application_resource() {
+    check_route(
+        &handlers(auth()),
+        "/custom",
+        &CUSTOM,
+        &["k-reader"],
+        &["k-billing"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn handler_reuses_the_principal_the_layer_stored() {
+    let (auth, runs) = auth_with_runs();
+    let cli = TestClient::new(Route::new().at("/any", get(plain::any)).with(auth.layer()));
+    let before = runs.load(Ordering::SeqCst);
+    call(&cli, "/any", Some("k-u7")).await.assert_status_is_ok();
+    assert_eq!(runs.load(Ordering::SeqCst), before + 1);
+}
+
+// ---- a poem-openapi API ----
+
+static API_PAIR: AtomicUsize = AtomicUsize::new(0);
+static API_ROLE: AtomicUsize = AtomicUsize::new(0);
+static API_SCOPE: AtomicUsize = AtomicUsize::new(0);
+static API_ANY: AtomicUsize = AtomicUsize::new(0);
+static API_ALL: AtomicUsize = AtomicUsize::new(0);
+static API_OWNER: AtomicUsize = AtomicUsize::new(0);
+static API_OWNER_PATTERN: AtomicUsize = AtomicUsize::new(0);
+static API_SEVERAL: AtomicUsize = AtomicUsize::new(0);
+static API_CUSTOM: AtomicUsize = AtomicUsize::new(0);
+
+/// An error response of the API's own.
+#[derive(ApiResponse)]
+enum Lookup {
+    /// No such invoice.
+    #[oai(status = 404)]
+    NotFound,
+}
+
+struct Api;
+
+#[auth_poem::api]
+#[OpenApi]
+impl Api {
+    /// A pair; returns a bare response.
+    #[requires(R::Conversation, P::Write)]
+    #[oai(path = "/pair", method = "get")]
+    async fn pair(&self) -> PlainText<&'static str> {
+        API_PAIR.fetch_add(1, Ordering::SeqCst);
+        PlainText("written")
+    }
+
+    /// A role; takes the caller and returns a `Result`.
+    #[requires(role("admin"))]
+    #[oai(path = "/role", method = "get")]
+    async fn role(&self, user: ApiAuth) -> poem::Result<PlainText<String>> {
+        API_ROLE.fetch_add(1, Ordering::SeqCst);
+        Ok(PlainText(user.id.clone()))
+    }
+
+    /// A scope; takes the optional caller.
+    #[requires(scope("openid"))]
+    #[oai(path = "/scope", method = "get")]
+    async fn scope(&self, user: OptionalApiAuth) -> PlainText<String> {
+        API_SCOPE.fetch_add(1, Ordering::SeqCst);
+        PlainText(user.principal().map_or_else(String::new, |p| p.id.clone()))
+    }
+
+    /// Either.
+    #[requires(any(role("admin"), (R::Users, P::Read)))]
+    #[oai(path = "/any", method = "get")]
+    async fn any(&self) -> PlainText<&'static str> {
+        API_ANY.fetch_add(1, Ordering::SeqCst);
+        PlainText("any")
+    }
+
+    /// Both.
+    #[requires(all((R::Conversation, P::Read), (R::Memory, P::List)))]
+    #[oai(path = "/all", method = "get")]
+    async fn all(&self) -> PlainText<&'static str> {
+        API_ALL.fetch_add(1, Ordering::SeqCst);
+        PlainText("all")
+    }
+
+    /// One user: admins, or the user itself.
+    #[requires(any(role("admin"), expr = "user.id == id.0"))]
+    #[oai(path = "/users/:id", method = "get")]
+    async fn user(&self, id: param::Path<String>) -> PlainText<String> {
+        API_OWNER.fetch_add(1, Ordering::SeqCst);
+        PlainText(id.0)
+    }
+
+    /// The same rule on a destructured parameter.
+    #[requires(expr = "user.id == owner")]
+    #[oai(path = "/owned/:owner", method = "get")]
+    async fn owned(&self, param::Path(owner): param::Path<String>) -> PlainText<String> {
+        API_OWNER_PATTERN.fetch_add(1, Ordering::SeqCst);
+        PlainText(owner)
+    }
+
+    /// Several attributes.
+    #[requires(R::Conversation, P::Read)]
+    #[requires(role("editor"))]
+    #[oai(path = "/several", method = "get")]
+    async fn several(&self) -> PlainText<&'static str> {
+        API_SEVERAL.fetch_add(1, Ordering::SeqCst);
+        PlainText("several")
+    }
+
+    /// An application resource, and an error response of the API's own.
+    #[requires(Billing::Invoice, P::Read)]
+    #[oai(path = "/invoices/:number", method = "get")]
+    async fn invoice(&self, number: param::Path<u32>) -> Result<PlainText<String>, Lookup> {
+        API_CUSTOM.fetch_add(1, Ordering::SeqCst);
+        match number.0 {
+            404 => Err(Lookup::NotFound),
+            n => Ok(PlainText(format!("invoice {n}"))),
+        }
+    }
+
+    /// Not protected.
+    #[oai(path = "/health", method = "get")]
+    async fn health(&self) -> PlainText<&'static str> {
+        PlainText("ok")
+    }
+}
+
+fn service() -> OpenApiService<Api, ()> {
+    OpenApiService::new(Api, "requires e2e", "1.0").server("/api")
+}
+
+fn api(auth: PoemAuth) -> TestClient<impl Endpoint> {
+    let service = service();
+    TestClient::new(
+        Route::new()
+            .nest("/", auth.openapi_endpoints(&service))
+            .nest("/api", service)
+            .data(auth),
+    )
+}
+
+#[tokio::test]
+async fn operation_pair_allows_holders_of_the_permission() {
+    check_route(
+        &api(auth()),
+        "/api/pair",
+        &API_PAIR,
+        &["k-nobody", "k-u7"],
+        &["k-reader"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn operation_role_allows_the_role_and_authenticates_once() {
+    let (auth, pipeline_runs) = auth_with_runs();
+    let cli = api(auth);
+    check_route(&cli, "/api/role", &API_ROLE, &["k-reader"], &["k-admin"]).await;
+    let before = pipeline_runs.load(Ordering::SeqCst);
+    call(&cli, "/api/role", Some("k-admin"))
+        .await
+        .assert_text("root")
+        .await;
+    assert_eq!(pipeline_runs.load(Ordering::SeqCst), before + 1);
+}
+
+#[tokio::test]
+async fn operation_scope_refuses_the_anonymous_caller_an_optional_argument_lets_in() {
+    let cli = api(auth());
+    check_route(&cli, "/api/scope", &API_SCOPE, &["k-reader"], &["k-openid"]).await;
+    call(&cli, "/api/scope", Some("k-openid"))
+        .await
+        .assert_text("o")
+        .await;
+}
+
+#[tokio::test]
+async fn operation_any_allows_either() {
+    check_route(
+        &api(auth()),
+        "/api/any",
+        &API_ANY,
+        &["k-reader"],
+        &["k-admin", "k-u7"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn operation_all_needs_both() {
+    check_route(
+        &api(auth()),
+        "/api/all",
+        &API_ALL,
+        &["k-u7", "k-admin"],
+        &["k-reader"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn operation_expr_compares_the_caller_with_a_path_parameter() {
+    let cli = api(auth());
+    check_route(
+        &cli,
+        "/api/users/u7",
+        &API_OWNER,
+        &["k-reader"],
+        &["k-u7", "k-admin"],
+    )
+    .await;
+    call(&cli, "/api/users/u7", Some("k-u7"))
+        .await
+        .assert_text("u7")
+        .await;
+    check_route(
+        &cli,
+        "/api/owned/u7",
+        &API_OWNER_PATTERN,
+        &["k-reader", "k-admin"],
+        &["k-u7"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn operation_with_several_attributes_needs_all_of_them() {
+    check_route(
+        &api(auth()),
+        "/api/several",
+        &API_SEVERAL,
+        &["k-reader", "k-admin"],
+        &["k-editor"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn operation_keeps_its_own_error_responses() {
+    let cli = api(auth());
+    check_route(
+        &cli,
+        "/api/invoices/7",
+        &API_CUSTOM,
+        &["k-reader"],
+        &["k-billing"],
+    )
+    .await;
+    call(&cli, "/api/invoices/404", Some("k-billing"))
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    call(&cli, "/api/invoices/7", Some("k-billing"))
+        .await
+        .assert_text("invoice 7")
+        .await;
+}
+
+// ---- the spec ----
+
+fn served_spec() -> Value {
+    serde_json::from_str(&auth().openapi_spec(&service())).expect("spec is JSON")
+}
+
+/// Description line, OAuth2 scopes and `x-required-permissions` of each
+/// protected operation.
+#[test]
+fn served_spec_shows_what_each_operation_requires() {
+    let spec = served_spec();
+    let cases = [
+        (
+            "/pair",
+            "Requires: `conversation:write`.",
+            json!(["conversation:write"]),
+            json!({"permission": "conversation:write"}),
+        ),
+        (
+            "/role",
+            "Requires: role `admin`.",
+            json!([]),
+            json!({"role": "admin"}),
+        ),
+        (
+            "/scope",
+            "Requires: `openid`.",
+            json!(["openid"]),
+            json!({"scope": "openid"}),
+        ),
+        (
+            "/any",
+            "Requires: role `admin` or `users:read`.",
+            json!([]),
+            json!({"any": [{"role": "admin"}, {"permission": "users:read"}]}),
+        ),
+        (
+            "/all",
+            "Requires: `conversation:read` and `memory:list`.",
+            json!(["conversation:read", "memory:list"]),
+            json!({"all": [{"permission": "conversation:read"}, {"permission": "memory:list"}]}),
+        ),
+        (
+            "/users/{id}",
+            "Requires: role `admin` or condition `user.id == id.0`.",
+            json!([]),
+            json!({"any": [{"role": "admin"}, {"expr": "user.id == id.0"}]}),
+        ),
+        (
+            "/owned/{owner}",
+            "Requires: condition `user.id == owner`.",
+            json!([]),
+            json!({"expr": "user.id == owner"}),
+        ),
+        (
+            "/several",
+            "Requires: `conversation:read` and role `editor`.",
+            json!(["conversation:read"]),
+            json!({"all": [{"permission": "conversation:read"}, {"role": "editor"}]}),
+        ),
+        (
+            "/invoices/{number}",
+            "Requires: `invoice:read`.",
+            json!(["invoice:read"]),
+            json!({"permission": "invoice:read"}),
+        ),
+    ];
+    for (path, line, scopes, required) in cases {
+        let operation = &spec["paths"][path]["get"];
+        let description = operation["description"].as_str().expect(path);
+        assert_eq!(description, line, "{path}");
+        assert_eq!(
+            operation["security"],
+            json!([{"bearer": []}, {"api_key": []}, {"oauth2": scopes}]),
+            "{path}"
+        );
+        assert_eq!(operation["x-required-permissions"], required, "{path}");
+        assert!(operation["responses"]["403"].is_object(), "{path}");
+    }
+    let health = &spec["paths"]["/health"]["get"];
+    assert!(health.get("security").is_none());
+    assert!(health.get("x-required-permissions").is_none());
+    assert!(spec["paths"]["/invoices/{number}"]["get"]["responses"]["404"].is_object());
+}
+
+#[test]
+fn oauth2_flow_declares_every_scope_an_operation_lists() {
+    let spec = served_spec();
+    let scopes = &spec["components"]["securitySchemes"]["oauth2"]["flows"]["password"]["scopes"];
+    for scope in [
+        "conversation:write",
+        "conversation:read",
+        "memory:list",
+        "invoice:read",
+        "openid",
+    ] {
+        assert!(scopes[scope].is_string(), "{scope}: {scopes}");
+    }
+    assert_eq!(scopes["conversation:write"], "WRITE on CONVERSATION");
+}
+
+#[test]
+fn bare_spec_has_the_scopes_and_the_compile_time_line() {
+    let _auth = auth();
+    let raw: Value = serde_json::from_str(&service().spec()).expect("spec is JSON");
+    let pair = &raw["paths"]["/pair"]["get"];
+    assert_eq!(
+        pair["description"],
+        "Requires: `(R::Conversation, P::Write)`."
+    );
+    assert!(
+        pair["security"]
+            .as_array()
+            .expect("security")
+            .contains(&json!({"oauth2": ["conversation:write"]}))
+    );
+    assert!(pair.get("x-required-permissions").is_none());
+}
+
+#[tokio::test]
+async fn openapi_json_route_serves_the_same_spec() {
+    let resp = api(auth()).get("/openapi.json").send().await;
+    resp.assert_status_is_ok();
+    let text = resp.0.into_body().into_string().await.expect("body");
+    let served: Value = serde_json::from_str(&text).expect("spec is JSON");
+    assert_eq!(served, served_spec());
+}
