@@ -157,8 +157,12 @@ impl MaskPolicy {
     }
 }
 
+/// The `tracing` target of [`RequestLog`]'s events.
+pub const LOG_TARGET: &str = "auth_client::request";
+
 /// A reqwest middleware that logs each request and its answer at `DEBUG`
-/// (failures at `WARN`) through `tracing`, masked by a [`MaskPolicy`].
+/// (failures at `WARN`) through `tracing`, target [`LOG_TARGET`], masked by
+/// a [`MaskPolicy`].
 ///
 /// Attach it after [`AuthMiddleware`](crate::AuthMiddleware) so it sees, and
 /// masks, the credential that one applied.
@@ -194,6 +198,7 @@ impl Middleware for RequestLog {
         let method = req.method().clone();
         let url = self.policy.mask_url(req.url());
         tracing::debug!(
+            target: LOG_TARGET,
             %method,
             %url,
             headers = %self.policy.mask_headers(req.headers()),
@@ -201,14 +206,14 @@ impl Middleware for RequestLog {
         );
         match next.run(req, extensions).await {
             Ok(resp) => {
-                tracing::debug!(%method, %url, status = resp.status().as_u16(), "response");
+                tracing::debug!(target: LOG_TARGET, %method, %url, status = resp.status().as_u16(), "response");
                 Ok(resp)
             }
             Err(mut err) => {
                 if let Some(err_url) = err.url_mut() {
                     self.policy.mask_url_in_place(err_url);
                 }
-                tracing::warn!(%method, %url, error = %err, "request failed");
+                tracing::warn!(target: LOG_TARGET, %method, %url, error = %err, "request failed");
                 Err(err)
             }
         }
