@@ -388,7 +388,10 @@ impl TokenAuthenticator {
                 .clone(),
             answer: TokenAnswer::from_config(config),
             sending: TokenSending::from_config(config)?,
-            cache: TokenCache::new(config.refresh_policy(RefreshMode::Static), cx.clock.clone()),
+            cache: TokenCache::new(
+                config.refresh_policy(RefreshMode::Static)?,
+                cx.clock.clone(),
+            ),
         })
     }
 
@@ -549,7 +552,7 @@ impl OAuth2Authenticator {
             answer: TokenAnswer::from_config(config),
             sending: TokenSending::from_config(config)?,
             cache: TokenCache::new(
-                config.refresh_policy(RefreshMode::Dynamic),
+                config.refresh_policy(RefreshMode::Dynamic)?,
                 cx.clock.clone(),
             ),
         })

@@ -280,13 +280,28 @@ impl CredentialConfig {
     }
 
     /// The refresh policy, with `default_mode` when `refresh` is not set.
-    pub fn refresh_policy(&self, default_mode: RefreshMode) -> RefreshPolicy {
-        RefreshPolicy {
+    /// A `token_ttl` below 1 or a negative `refresh_margin` or
+    /// `retry_delay` is refused.
+    pub fn refresh_policy(&self, default_mode: RefreshMode) -> Result<RefreshPolicy, ClientError> {
+        if self.token_ttl < 1 {
+            return Err(ClientError::Config(
+                "`token_ttl` must be at least 1 second".into(),
+            ));
+        }
+        for (name, value) in [
+            ("refresh_margin", self.refresh_margin),
+            ("retry_delay", self.retry_delay),
+        ] {
+            if value < 0 {
+                return Err(ClientError::Config(format!("`{name}` may not be negative")));
+            }
+        }
+        Ok(RefreshPolicy {
             mode: self.refresh.unwrap_or(default_mode),
             ttl: self.token_ttl,
             margin: self.refresh_margin,
             retry_delay: self.retry_delay,
-        }
+        })
     }
 
     /// The extra headers of `headers` and `header_map`, values of secret
@@ -498,6 +513,27 @@ mod tests {
         let dbg = format!("{r:?}");
         assert!(!dbg.contains("SECRET"), "{dbg}");
         assert!(dbg.contains("proxy:3128"), "{dbg}");
+    }
+
+    #[test]
+    fn refresh_settings_out_of_range_are_refused() {
+        for bad in [
+            json!({"token_ttl": 0}),
+            json!({"refresh_margin": -1}),
+            json!({"retry_delay": -5}),
+        ] {
+            let r = record(bad.clone());
+            assert!(
+                matches!(
+                    r.refresh_policy(RefreshMode::Static),
+                    Err(ClientError::Config(_))
+                ),
+                "{bad}"
+            );
+        }
+        let r = record(json!({"refresh": "dynamic", "retry_delay": 0}));
+        let policy = r.refresh_policy(RefreshMode::Static).expect("valid");
+        assert_eq!(policy.mode, RefreshMode::Dynamic);
     }
 
     #[test]

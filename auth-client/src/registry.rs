@@ -180,6 +180,14 @@ impl AuthenticatorRegistry {
         &self,
         config: &CredentialConfig,
     ) -> Result<Arc<dyn Authenticator>, ClientError> {
+        self.authenticator_with(config, config.http_client()?)
+    }
+
+    fn authenticator_with(
+        &self,
+        config: &CredentialConfig,
+        http: reqwest::Client,
+    ) -> Result<Arc<dyn Authenticator>, ClientError> {
         let name = config.authenticator_name().to_ascii_lowercase();
         let entry = self
             .entries
@@ -189,7 +197,7 @@ impl AuthenticatorRegistry {
                 known: self.entries.keys().cloned().collect::<Vec<_>>().join(", "),
             })?;
         let cx = Context {
-            http: config.http_client()?,
+            http,
             clock: self.clock.clone(),
         };
         (entry.factory)(config, &cx)
@@ -198,21 +206,29 @@ impl AuthenticatorRegistry {
     /// The middleware for the record: its authenticator, extra headers and
     /// masking of error URLs.
     pub fn middleware(&self, config: &CredentialConfig) -> Result<AuthMiddleware, ClientError> {
-        Ok(AuthMiddleware::new(self.authenticator(config)?)
+        self.middleware_with(config, config.http_client()?)
+    }
+
+    fn middleware_with(
+        &self,
+        config: &CredentialConfig,
+        http: reqwest::Client,
+    ) -> Result<AuthMiddleware, ClientError> {
+        Ok(AuthMiddleware::new(self.authenticator_with(config, http)?)
             .with_headers(config.extra_headers()?)
             .with_mask(config.mask_policy()))
     }
 
     /// A ready client: the record's HTTP settings, its [`AuthMiddleware`],
-    /// then a [`RequestLog`] that masks what the authenticator added.
+    /// then a [`RequestLog`] that masks what the authenticator added. Token
+    /// requests use the same HTTP settings (proxy, TLS, timeout).
     pub fn client(&self, config: &CredentialConfig) -> Result<ClientWithMiddleware, ClientError> {
-        let middleware = self.middleware(config)?;
-        Ok(
-            reqwest_middleware::ClientBuilder::new(config.http_client()?)
-                .with(middleware)
-                .with(RequestLog::new(config.mask_policy()))
-                .build(),
-        )
+        let http = config.http_client()?;
+        let middleware = self.middleware_with(config, http.clone())?;
+        Ok(reqwest_middleware::ClientBuilder::new(http)
+            .with(middleware)
+            .with(RequestLog::new(config.mask_policy()))
+            .build())
     }
 }
 

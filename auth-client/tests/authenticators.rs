@@ -21,8 +21,8 @@ use auth_core::{
 use auth_poem::{Authenticated, PoemAuth};
 use common::{
     API_KEY, BASIC_PASSWORD, BASIC_USER, CLIENT_ID, CLIENT_SECRET, Logs, OAuthSeen, OWNER_PASSWORD,
-    OWNER_USER, Server, TOKEN_PASSWORD, TOKEN_USER, Upstream, client, client_error, client_from,
-    clock,
+    OWNER_USER, PROXY_PASSWORD, PROXY_USER, Server, TOKEN_PASSWORD, TOKEN_USER, Upstream, client,
+    client_error, client_from, clock,
 };
 use poem::{Endpoint, EndpointExt, Route, get, handler};
 use reqwest::StatusCode;
@@ -143,16 +143,7 @@ async fn api_key_goes_in_a_query_parameter_when_opted_in_masked_in_logs() {
 #[tokio::test]
 async fn a_transport_error_does_not_show_a_query_api_key() {
     let logs = Logs::capture();
-    // A server that hangs up on every connection.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let hang_up = tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            drop(tcp);
-        }
-    });
+    let (addr, hang_up) = common::hang_up_server().await;
     let record = json!({"authenticator": "api_key", "api_key": API_KEY, "query_param": "auth"});
     let client = client(record, &clock());
 
@@ -585,6 +576,57 @@ async fn an_unknown_authenticator_name_is_refused_with_the_known_ones() {
             .ends_with("api_key, basic, none, oauth2, query_signature, token"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn requests_go_through_the_configured_proxy_with_its_credentials() {
+    let logs = Logs::capture();
+    let upstream = Upstream::new();
+    // The echo server plays the proxy: a proxied plain-HTTP request arrives
+    // in absolute form, and poem routes it by its path.
+    let proxy = Server::start(upstream.app()).await;
+    let record = json!({
+        "authenticator": "api_key",
+        "api_key": API_KEY,
+        "proxy": format!("http://{}", proxy.addr),
+        "proxy_username": PROXY_USER,
+        "proxy_password": PROXY_PASSWORD,
+    });
+    let client = client(record, &clock());
+
+    let resp = client
+        .get("http://upstream.invalid/echo")
+        .send()
+        .await
+        .expect("sent through the proxy");
+    let seen: Value = resp.json().await.expect("json");
+    assert_eq!(seen["headers"]["host"], "upstream.invalid");
+    assert_eq!(seen["headers"]["authorization"], API_KEY);
+    assert_eq!(
+        seen["headers"]["proxy-authorization"],
+        format!("Basic {}", common::encoded_secrets()[2])
+    );
+    logs.assert_no_secret();
+}
+
+#[tokio::test]
+async fn no_proxy_hosts_are_reached_directly() {
+    let logs = Logs::capture();
+    let upstream = Upstream::new();
+    let server = Server::start(upstream.app()).await;
+    let (dead_proxy, hang_up) = common::hang_up_server().await;
+    let record = json!({
+        "authenticator": "api_key",
+        "api_key": API_KEY,
+        "proxy": format!("http://{dead_proxy}"),
+        "no_proxy": "127.0.0.1",
+    });
+    let client = client(record, &clock());
+
+    let seen = echo(&client, &server, "/echo").await;
+    assert_eq!(seen["headers"]["authorization"], API_KEY);
+    hang_up.abort();
+    logs.assert_no_secret();
 }
 
 fn fixture(name: &str) -> String {

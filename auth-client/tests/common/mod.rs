@@ -38,6 +38,8 @@ pub(crate) const CLIENT_ID: &str = "monitor client";
 pub(crate) const CLIENT_SECRET: &str = "client-SECRET/+&=";
 pub(crate) const OWNER_USER: &str = "owner";
 pub(crate) const OWNER_PASSWORD: &str = "owner-pw-SECRET";
+pub(crate) const PROXY_USER: &str = "relay";
+pub(crate) const PROXY_PASSWORD: &str = "proxy-pw-SECRET";
 
 /// The forms a secret takes on the wire that do not contain [`MARK`]
 /// literally: Basic credentials in Base64.
@@ -46,6 +48,7 @@ pub(crate) fn encoded_secrets() -> Vec<String> {
     vec![
         STANDARD.encode(format!("{BASIC_USER}:{BASIC_PASSWORD}")),
         STANDARD.encode(format!("{}:{}", enc(CLIENT_ID), enc(CLIENT_SECRET))),
+        STANDARD.encode(format!("{PROXY_USER}:{PROXY_PASSWORD}")),
     ]
 }
 
@@ -129,6 +132,21 @@ impl Logs {
             }
         }
     }
+}
+
+/// A TCP server on 127.0.0.1 that hangs up on every connection; stopped
+/// when the handle is aborted.
+pub(crate) async fn hang_up_server() -> (SocketAddr, JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let task = tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            drop(tcp);
+        }
+    });
+    (addr, task)
 }
 
 /// A poem server on 127.0.0.1, bound before this returns; stopped on drop.
