@@ -40,7 +40,11 @@ struct Inner {
     before: Vec<Box<dyn BeforeHook>>,
     after: Vec<Box<dyn AfterHook>>,
     roles: RoleMap,
+    anonymous: Option<Box<AnonymousFn>>,
 }
+
+/// Decides whether a request that presented no credential may go on, and as whom.
+type AnonymousFn = dyn Fn(&AuthContext) -> Option<Principal> + Send + Sync;
 
 impl std::fmt::Debug for Pipeline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -57,6 +61,7 @@ impl std::fmt::Debug for Pipeline {
             .field("before_hooks", &self.inner.before.len())
             .field("after_hooks", &self.inner.after.len())
             .field("roles", &self.inner.roles)
+            .field("anonymous", &self.inner.anonymous.is_some())
             .finish()
     }
 }
@@ -69,6 +74,7 @@ pub struct PipelineBuilder {
     before: Vec<Box<dyn BeforeHook>>,
     after: Vec<Box<dyn AfterHook>>,
     roles: RoleMap,
+    anonymous: Option<Box<AnonymousFn>>,
 }
 
 impl PipelineBuilder {
@@ -102,6 +108,42 @@ impl PipelineBuilder {
         self
     }
 
+    /// Lets requests that present no credential through when `decide`
+    /// answers a principal for their context (an open channel), instead of
+    /// refusing them with [`AuthError::MissingCredentials`].
+    ///
+    /// Only the absence of a credential reaches `decide`: a credential that
+    /// is presented and refused is refused, open channel or not. The
+    /// principal's role names are expanded; after-hooks do not run, as
+    /// there is no credential to show them. Give the principal
+    /// [`AuthMethod::Anonymous`](crate::AuthMethod::Anonymous) so that logs
+    /// and handlers can tell.
+    ///
+    /// ```
+    /// use auth_core::{AuthContext, AuthMethod, ApiKeyHandler, Channel, PermissionSet, Pipeline, Principal};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// // WebSocket is locked by a key; plain HTTP runs open.
+    /// let keys = ApiKeyHandler::builder().ws_key("ws-key").build();
+    /// let open_http = !keys.locks(Channel::Http);
+    /// let pipeline = Pipeline::builder()
+    ///     .handler(keys)
+    ///     .anonymous(move |cx: &AuthContext| {
+    ///         (open_http && cx.channel == Channel::Http)
+    ///             .then(|| Principal::new("user", AuthMethod::Anonymous).with_permissions(PermissionSet::full()))
+    ///     })
+    ///     .build()?;
+    /// assert!(pipeline.authenticate(None, AuthContext::http()).await.is_ok());
+    /// assert!(pipeline.authenticate(None, AuthContext::websocket()).await.is_err());
+    /// # Ok::<_, auth_core::AuthError>(()) }).unwrap();
+    /// ```
+    pub fn anonymous(
+        mut self,
+        decide: impl Fn(&AuthContext) -> Option<Principal> + Send + Sync + 'static,
+    ) -> Self {
+        self.anonymous = Some(Box::new(decide));
+        self
+    }
+
     /// Builds the pipeline; a pipeline without handlers would deny everything
     /// and is refused as a configuration error.
     pub fn build(self) -> AuthResult<Pipeline> {
@@ -116,6 +158,7 @@ impl PipelineBuilder {
                 before: self.before,
                 after: self.after,
                 roles: self.roles,
+                anonymous: self.anonymous,
             }),
         })
     }
@@ -149,7 +192,14 @@ impl Pipeline {
         context: AuthContext,
     ) -> AuthResult<Principal> {
         let Some(credential) = credential else {
-            return Err(AuthError::MissingCredentials);
+            let open = self.inner.anonymous.as_ref().and_then(|f| f(&context));
+            return match open {
+                Some(mut principal) => {
+                    self.inner.roles.expand(&mut principal);
+                    Ok(principal)
+                }
+                None => Err(AuthError::MissingCredentials),
+            };
         };
         let mut before = BeforeAuth::new(credential, context);
         for hook in &self.inner.before {

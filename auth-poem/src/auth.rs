@@ -301,11 +301,14 @@ impl PoemAuth {
             .map_err(|e| self.reject(e, true, req, channel))?;
         let presented = credential.is_some();
         let context = extract::context(req, &self.inner.user_id_header, channel);
-        self.inner
+        let principal = self
+            .inner
             .pipeline
             .authenticate(credential, context)
             .await
-            .map_err(|e| self.reject(e, presented, req, channel))
+            .map_err(|e| self.reject(e, presented, req, channel))?;
+        crate::request_log::record(req, &principal);
+        Ok(principal)
     }
 
     /// Checks a requirement on an authenticated principal: a refusal with

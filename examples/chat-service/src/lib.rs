@@ -1,0 +1,211 @@
+//! The flagship poem-auth example: a chat service whose auth API is
+//! wire-compatible with a well-known chat-assistant server's documented one.
+//!
+//! See the crate's `README.md` for the routes and settings; [`build`] makes
+//! the service from a [`Config`], and `main.rs` runs it.
+
+pub mod chat;
+pub mod custom;
+
+use std::error::Error;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use auth_core::password::PasswordHasher;
+use auth_core::session::TokenService;
+use auth_core::{
+    AuthContext, AuthMethod, Channel, JwtHandler, MemoryUserStore, PermissionSet, Pipeline,
+    Principal, RoleMap, Settings,
+};
+use auth_poem::{PoemAuth, RequestLog};
+use poem::http::StatusCode;
+use poem::{Endpoint, EndpointExt, Route, get};
+use poem_openapi::OpenApiService;
+use secrecy::SecretString;
+use serde_json::json;
+
+/// The prefix of every setting in the environment.
+pub const ENV_PREFIX: &str = "CCAT_";
+/// Where the service listens when told nothing else.
+pub const DEFAULT_BIND: &str = "127.0.0.1:1865";
+/// The variable holding the `admin` user's password.
+pub const ADMIN_PASSWORD_VAR: &str = "CCAT_ADMIN_PASSWORD";
+/// The file, under the data directory, holding the JWT secret made when
+/// `CCAT_JWT_SECRET` is unset, so tokens survive a restart.
+pub const JWT_SECRET_FILE: &str = "jwt-secret";
+
+/// Everything [`build`] needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Auth settings, from `CCAT_*` variables.
+    pub settings: Settings,
+    /// Where the service keeps its data.
+    pub data_dir: PathBuf,
+    /// The seeded `admin` user's password.
+    pub admin_password: SecretString,
+    /// Proxies whose `X-Forwarded-For` the request log believes.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+/// What a started service tells about itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenChannels {
+    /// HTTP requests without a credential are let in.
+    pub http: bool,
+    /// WebSocket upgrades without a credential are let in.
+    pub websocket: bool,
+}
+
+impl OpenChannels {
+    /// Which channels `settings` leaves without a key.
+    pub fn of(settings: &Settings) -> Self {
+        Self {
+            http: settings.api_key.is_none(),
+            websocket: settings.api_key_ws.is_none(),
+        }
+    }
+
+    /// Whether any channel is open.
+    pub fn any(&self) -> bool {
+        self.http || self.websocket
+    }
+}
+
+/// Refuses to serve an open channel on anything but a loopback address.
+pub fn check_bind(bind: &str, open: OpenChannels) -> Result<(), String> {
+    if !open.any() {
+        return Ok(());
+    }
+    let addr: SocketAddr = bind
+        .parse()
+        .map_err(|_| format!("`{bind}` is not an ADDR:PORT such as 127.0.0.1:1865"))?;
+    if addr.ip().is_loopback() {
+        return Ok(());
+    }
+    let which = match (open.http, open.websocket) {
+        (true, true) => "CCAT_API_KEY and CCAT_API_KEY_WS are",
+        (true, false) => "CCAT_API_KEY is",
+        _ => "CCAT_API_KEY_WS is",
+    };
+    Err(format!(
+        "refusing to serve on {addr}: {which} not set, so anyone who can reach the address \
+         could use the service; set the key(s), or bind to a loopback address such as \
+         127.0.0.1:1865"
+    ))
+}
+
+/// The JWT secret: `CCAT_JWT_SECRET`, else the one kept in the data
+/// directory, else a new random one written there (readable by the owner only).
+pub fn jwt_secret(settings: &Settings, data_dir: &Path) -> Result<SecretString, Box<dyn Error>> {
+    if let Some(secret) = &settings.jwt_secret {
+        return Ok(secret.clone());
+    }
+    let path = data_dir.join(JWT_SECRET_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) if text.trim().len() >= 32 => return Ok(text.trim().to_owned().into()),
+        Ok(_) => return Err(format!("{} is too short: delete it", path.display()).into()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display()).into()),
+    }
+    let secret = format!(
+        "{}{}",
+        auth_core::jwt::random_id()?,
+        auth_core::jwt::random_id()?
+    );
+    write_private(&path, &secret)?;
+    tracing::warn!(
+        path = %path.display(),
+        "CCAT_JWT_SECRET is not set: made a random secret and kept it in the data directory"
+    );
+    Ok(secret.into())
+}
+
+fn write_private(path: &Path, text: &str) -> Result<(), Box<dyn Error>> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    file.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+/// The refusal body the chat server's clients expect, for 401 and 403 alike.
+fn invalid_credentials() -> serde_json::Value {
+    json!({"detail": {"error": "Invalid Credentials"}})
+}
+
+/// Builds the service.
+pub async fn build(config: Config) -> Result<impl Endpoint + use<>, Box<dyn Error>> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        format!(
+            "cannot create the data directory {}: {e}",
+            config.data_dir.display()
+        )
+    })?;
+    let mut settings = config.settings.clone();
+    settings.jwt_secret = Some(jwt_secret(&settings, &config.data_dir)?);
+    let keys = settings.jwt_keys()?;
+
+    let users = Arc::new(MemoryUserStore::new(PasswordHasher::owasp()));
+    {
+        use secrecy::ExposeSecret as _;
+        users.add_user(
+            "admin",
+            config.admin_password.expose_secret(),
+            PermissionSet::full(),
+            ["admin"],
+        )?;
+    }
+    let roles = RoleMap::new().superuser("admin");
+    let tokens = Arc::new(
+        TokenService::new(settings.token_issuer(keys.clone())?, users).with_roles(roles.clone()),
+    );
+
+    let open = OpenChannels::of(&settings);
+    let mut pipeline = Pipeline::builder().roles(roles);
+    if let Some(handler) = settings.api_key_handler() {
+        pipeline = pipeline.handler(handler);
+    }
+    pipeline = pipeline
+        .handler(
+            JwtHandler::new(keys, settings.validation()).with_revocations(tokens.revocations()),
+        )
+        .anonymous(move |cx: &AuthContext| {
+            let (is_open, permissions) = match cx.channel {
+                Channel::Http => (open.http, PermissionSet::full()),
+                Channel::WebSocket => (open.websocket, PermissionSet::base()),
+            };
+            is_open.then(|| {
+                Principal::new(
+                    cx.user_id_hint().unwrap_or(auth_core::DEFAULT_USER_ID),
+                    AuthMethod::Anonymous,
+                )
+                .with_permissions(permissions)
+            })
+        });
+    let auth = PoemAuth::builder(pipeline.build()?)
+        .unauthorized_status(StatusCode::FORBIDDEN)
+        .unauthorized_body(invalid_credentials())
+        .forbidden_body(invalid_credentials())
+        .user_id_header("user_id")
+        .token_service(tokens)
+        .build()?;
+
+    let api = OpenApiService::new(chat::ChatApi, "chat-service", chat::VERSION);
+    let root = auth.openapi_endpoints(&api).nest("/", api);
+    Ok(Route::new()
+        .nest("/auth", auth.routes())
+        .at("/ws", get(chat::websocket))
+        .at("/ws/:user_id", get(chat::websocket))
+        .nest("/", root)
+        .data(auth)
+        .with(RequestLog::new().trusted_proxies(config.trusted_proxies)))
+}
