@@ -141,6 +141,39 @@ fn no_credential_and_unrecognized_credential_are_both_denied() {
 }
 
 #[test]
+fn an_open_channel_admits_only_requests_without_a_credential() {
+    let (none, _) = Fixed::new("none", || Ok(None));
+    let p = Pipeline::builder()
+        .handler(none)
+        .roles(RoleMap::new().role("guest", PermissionSet::base()))
+        .anonymous(|cx: &AuthContext| {
+            (cx.channel == auth_core::Channel::Http)
+                .then(|| Principal::new("visitor", AuthMethod::Anonymous).with_role("guest"))
+        })
+        .build()
+        .expect("pipeline");
+    let rt = rt();
+    let visitor = rt
+        .block_on(p.authenticate(None, AuthContext::http()))
+        .expect("the open channel admits a request without a credential");
+    assert_eq!(visitor.method, AuthMethod::Anonymous);
+    assert!(
+        visitor.has(R::Conversation, P::Write),
+        "its roles are expanded"
+    );
+    assert_eq!(
+        rt.block_on(p.authenticate(None, AuthContext::websocket()))
+            .expect_err("closed channel"),
+        AuthError::MissingCredentials
+    );
+    assert_eq!(
+        rt.block_on(p.authenticate(key(), AuthContext::http()))
+            .expect_err("a presented credential is still checked"),
+        AuthError::InvalidCredentials
+    );
+}
+
+#[test]
 fn a_pipeline_without_handlers_is_a_configuration_error() {
     assert!(matches!(
         Pipeline::builder().build(),

@@ -1,0 +1,458 @@
+//! The chat service's wire contract, end to end: the built binary is started
+//! on a free loopback port and driven over real HTTP and WebSocket.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::{self, Message};
+
+const HTTP_KEY: &str = "http-key-for-the-e2e-test";
+const WS_KEY: &str = "ws-key-for-the-e2e-test";
+const ADMIN_PASSWORD: &str = "admin-password-for-the-e2e-test";
+
+/// A running chat-service process, killed when dropped.
+struct Service {
+    child: Child,
+    base: String,
+    _data: TempDir,
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A directory removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "chat-service-e2e-{}-{}",
+            std::process::id(),
+            auth_core::jwt::random_id().expect("random")
+        ));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+fn command(env: &[(&str, &str)], data: &TempDir) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chat-service"));
+    // Run from the data directory: the service needs nothing from the source tree.
+    cmd.current_dir(&data.0);
+    for (name, _) in std::env::vars() {
+        if name.starts_with("CCAT_") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.envs(env.iter().copied()).env("RUST_LOG", "info");
+    cmd
+}
+
+async fn start(env: &[(&str, &str)]) -> Service {
+    let data = TempDir::new();
+    let port = free_port();
+    let child = command(env, &data)
+        .args(["--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the chat-service binary starts");
+    let service = Service {
+        child,
+        base: format!("127.0.0.1:{port}"),
+        _data: data,
+    };
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(&service.base).await.is_ok() {
+            return service;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("chat-service did not start listening on {}", service.base);
+}
+
+async fn locked() -> Service {
+    start(&[
+        ("CCAT_API_KEY", HTTP_KEY),
+        ("CCAT_API_KEY_WS", WS_KEY),
+        ("CCAT_ADMIN_PASSWORD", ADMIN_PASSWORD),
+        (
+            "CCAT_JWT_SECRET",
+            "a-jwt-secret-for-the-e2e-test-of-32-bytes",
+        ),
+    ])
+    .await
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .user_agent("chat-e2e/1.0")
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client")
+}
+
+impl Service {
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.base)
+    }
+
+    async fn get(&self, path: &str, bearer: Option<&str>) -> (u16, Value) {
+        let mut req = http().get(self.url(path));
+        if let Some(b) = bearer {
+            req = req.bearer_auth(b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, bearer: Option<&str>, body: Value) -> (u16, Value) {
+        let mut req = http().post(self.url(path)).json(&body);
+        if let Some(b) = bearer {
+            req = req.bearer_auth(b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn login(&self, username: &str, password: &str) -> String {
+        let (status, body) = self
+            .post(
+                "/auth/token",
+                None,
+                json!({"username": username, "password": password}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["token_type"], "bearer");
+        body["access_token"].as_str().expect("token").to_owned()
+    }
+
+    /// Opens `/ws{suffix}` with `?token=`; the refusal status when refused.
+    async fn ws(
+        &self,
+        suffix: &str,
+        token: Option<&str>,
+    ) -> Result<
+        tokio_tungstenite::WebSocketStream<
+            tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+        >,
+        u16,
+    > {
+        let query = token.map(|t| format!("?token={t}")).unwrap_or_default();
+        let url = format!("ws://{}/ws{suffix}{query}", self.base);
+        match tokio_tungstenite::connect_async(url).await {
+            Ok((stream, _)) => Ok(stream),
+            Err(tungstenite::Error::Http(resp)) => Err(resp.status().as_u16()),
+            Err(e) => panic!("websocket error: {e}"),
+        }
+    }
+}
+
+const INVALID: &str = r#"{"detail":{"error":"Invalid Credentials"}}"#;
+
+#[tokio::test]
+async fn http_key_locks_http_with_the_chat_servers_403_body() {
+    let svc = locked().await;
+    for bearer in [None, Some("wrong"), Some(WS_KEY)] {
+        let (status, body) = svc.get("/", bearer).await;
+        assert_eq!(status, 403, "{bearer:?}");
+        assert_eq!(body, serde_json::from_str::<Value>(INVALID).expect("json"));
+    }
+    let (status, body) = svc.get("/", Some(HTTP_KEY)).await;
+    assert_eq!(status, 200);
+    assert!(body["status"].is_string(), "{body}");
+    let version = body["version"].as_str().expect("version");
+    assert_eq!(version.split('.').count(), 3, "{version}");
+}
+
+#[tokio::test]
+async fn user_id_header_names_the_api_key_user() {
+    let svc = locked().await;
+    let resp = http()
+        .post(svc.url("/message"))
+        .bearer_auth(HTTP_KEY)
+        .header("user_id", "alice")
+        .json(&json!({"text": "hello there"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.expect("json");
+    assert_eq!(body["type"], "chat");
+    assert_eq!(body["user_id"], "alice");
+    assert_eq!(body["content"], "hello there");
+    let (_, body) = svc
+        .post("/message", Some(HTTP_KEY), json!({"text": "x"}))
+        .await;
+    assert_eq!(body["user_id"], "user");
+}
+
+/// Reads frames until the final `chat` message; returns the tokens and it.
+async fn converse(
+    ws: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+    text: &str,
+) -> (Vec<String>, Value) {
+    ws.send(Message::Text(json!({"text": text}).to_string().into()))
+        .await
+        .expect("send");
+    let mut tokens = Vec::new();
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a frame in time")
+            .expect("open")
+            .expect("frame");
+        let Message::Text(frame) = frame else {
+            continue;
+        };
+        let value: Value = serde_json::from_str(&frame).expect("json frame");
+        match value["type"].as_str() {
+            Some("chat_token") => tokens.push(value["content"].as_str().expect("c").to_owned()),
+            Some("chat") => return (tokens, value),
+            other => panic!("unexpected frame type {other:?}: {value}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn websocket_streams_tokens_then_the_whole_reply_and_needs_the_ws_key() {
+    let svc = locked().await;
+    assert_eq!(svc.ws("", None).await.err(), Some(403));
+    assert_eq!(svc.ws("", Some("wrong")).await.err(), Some(403));
+    assert_eq!(
+        svc.ws("", Some(HTTP_KEY)).await.err(),
+        Some(403),
+        "the HTTP key does not open the WebSocket"
+    );
+    let mut ws = svc.ws("/carol", Some(WS_KEY)).await.expect("upgrade");
+    let (tokens, last) = converse(&mut ws, "one two three").await;
+    assert_eq!(tokens.concat(), "one two three");
+    assert!(tokens.len() >= 3, "{tokens:?}");
+    assert_eq!(last["content"], "one two three");
+    assert_eq!(last["user_id"], "carol");
+    let mut ws = svc.ws("", Some(WS_KEY)).await.expect("upgrade");
+    let (_, last) = converse(&mut ws, "hi").await;
+    assert_eq!(last["user_id"], "user");
+}
+
+#[tokio::test]
+async fn a_login_jwt_works_on_http_and_as_websocket_token() {
+    let svc = locked().await;
+    let (status, _) = svc
+        .post(
+            "/auth/token",
+            None,
+            json!({"username": "admin", "password": "wrong"}),
+        )
+        .await;
+    assert!(status == 401 || status == 403, "{status}");
+    let jwt = svc.login("admin", ADMIN_PASSWORD).await;
+    let (status, _) = svc.get("/", Some(&jwt)).await;
+    assert_eq!(status, 200);
+    let (status, me) = svc.get("/auth/me", Some(&jwt)).await;
+    assert_eq!(status, 200);
+    assert_eq!(me["id"], "admin", "{me}");
+    let mut ws = svc.ws("", Some(&jwt)).await.expect("upgrade with a JWT");
+    let (_, last) = converse(&mut ws, "over jwt").await;
+    assert_eq!(last["content"], "over jwt");
+    assert_eq!(last["user_id"], me["id"]);
+}
+
+#[tokio::test]
+async fn each_key_is_independent_setting_one_leaves_the_other_channel_open() {
+    let svc = start(&[
+        ("CCAT_API_KEY_WS", WS_KEY),
+        ("CCAT_ADMIN_PASSWORD", ADMIN_PASSWORD),
+    ])
+    .await;
+    let (status, _) = svc.get("/", None).await;
+    assert_eq!(status, 200, "HTTP stays open when only the WS key is set");
+    assert_eq!(svc.ws("", None).await.err(), Some(403));
+    assert!(svc.ws("", Some(WS_KEY)).await.is_ok());
+}
+
+#[tokio::test]
+async fn with_no_keys_it_is_open_on_loopback() {
+    let svc = start(&[("CCAT_ADMIN_PASSWORD", ADMIN_PASSWORD)]).await;
+    let (status, _) = svc.get("/", None).await;
+    assert_eq!(status, 200);
+    let mut ws = svc.ws("/dave", None).await.expect("open websocket");
+    let (_, last) = converse(&mut ws, "open").await;
+    assert_eq!(last["user_id"], "dave");
+}
+
+#[test]
+fn without_keys_it_refuses_to_bind_beyond_loopback() {
+    let data = TempDir::new();
+    let out = command(&[], &data)
+        .args(["--bind", "0.0.0.0:0"])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("CCAT_API_KEY") && stderr.contains("loopback"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn a_generated_admin_password_is_printed_once_and_works() {
+    let data = TempDir::new();
+    let port = free_port();
+    let mut child = command(&[("CCAT_API_KEY", HTTP_KEY)], &data)
+        .args(["--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let svc = Service {
+        child,
+        base: format!("127.0.0.1:{port}"),
+        _data: data,
+    };
+    let mut password = None;
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(30)) {
+        if let Some(p) = line.split("the `admin` password is: ").nth(1) {
+            password = Some(p.trim().to_owned());
+            break;
+        }
+    }
+    let password = password.expect("the generated password is printed");
+    assert!(password.len() >= 20);
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(&svc.base).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let jwt = svc.login("admin", &password).await;
+    assert!(!jwt.is_empty());
+}
+
+#[tokio::test]
+async fn one_log_line_per_request_names_the_caller_and_never_a_secret() {
+    let data = TempDir::new();
+    let log_path = data.0.join("service.log");
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let port = free_port();
+    let child = command(
+        &[
+            ("CCAT_API_KEY", HTTP_KEY),
+            ("CCAT_API_KEY_WS", WS_KEY),
+            ("CCAT_ADMIN_PASSWORD", ADMIN_PASSWORD),
+            ("NO_COLOR", "1"),
+        ],
+        &data,
+    )
+    .args(["--bind", &format!("127.0.0.1:{port}")])
+    .stdout(log.try_clone().expect("clone"))
+    .stderr(log)
+    .spawn()
+    .expect("starts");
+    let svc = Service {
+        child,
+        base: format!("127.0.0.1:{port}"),
+        _data: data,
+    };
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(&svc.base).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let jwt = svc.login("admin", ADMIN_PASSWORD).await;
+    let (status, _) = svc.get("/", Some(HTTP_KEY)).await;
+    assert_eq!(status, 200);
+    let (status, _) = svc.get("/", Some(&jwt)).await;
+    assert_eq!(status, 200);
+    let (status, _) = svc.get("/", Some("a-wrong-key")).await;
+    assert_eq!(status, 403);
+    let mut ws = svc.ws("", Some(WS_KEY)).await.expect("upgrade");
+    converse(&mut ws, "hello").await;
+    drop(ws);
+    assert_eq!(svc.ws("", Some("wrong-ws-token")).await.err(), Some(403));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let text = std::fs::read_to_string(&log_path).expect("log");
+    for secret in [
+        HTTP_KEY,
+        WS_KEY,
+        ADMIN_PASSWORD,
+        jwt.as_str(),
+        "a-wrong-key",
+        "wrong-ws-token",
+    ] {
+        assert!(!text.contains(secret), "a secret reached the log:\n{text}");
+    }
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("auth_poem::request"))
+        .collect();
+    assert!(lines.len() >= 6, "{text}");
+    let key_line = lines
+        .iter()
+        .find(|l| l.contains("auth_method=\"api_key\"") && l.contains("path=/ "))
+        .expect("the API-key request is logged with its method");
+    for field in [
+        "request_id=",
+        "method=GET",
+        "status=200",
+        "principal=\"user\"",
+        "client_ip=127.0.0.1",
+        "user_agent=",
+        "latency_ms=",
+    ] {
+        assert!(key_line.contains(field), "{field} missing: {key_line}");
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("auth_method=\"jwt\"") && l.contains("token_id=")),
+        "{text}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("status=403") && !l.contains("principal=")),
+        "{text}"
+    );
+}
