@@ -25,18 +25,18 @@
 //!
 //! /// Accepts one fixed API key.
 //! #[derive(AuthHandlerConfig, serde::Deserialize, schemars::JsonSchema)]
-//! #[auth_config(name = "Fixed key", handler = FixedKey)]
-//! struct FixedKeyConfig { api_key: String }
+//! #[auth_config(name = "Fixed key", handler = SettingsDemo)]
+//! struct SettingsDemoConfig { api_key: String }
 //!
-//! #[auth_handler(config = FixedKeyConfig)]
-//! struct FixedKey(String);
+//! #[auth_handler(config = SettingsDemoConfig)]
+//! struct SettingsDemo(String);
 //!
-//! impl FromConfig<FixedKeyConfig> for FixedKey {
-//!     fn from_config(c: FixedKeyConfig) -> AuthResult<Self> { Ok(FixedKey(c.api_key)) }
+//! impl FromConfig<SettingsDemoConfig> for SettingsDemo {
+//!     fn from_config(c: SettingsDemoConfig) -> AuthResult<Self> { Ok(SettingsDemo(c.api_key)) }
 //! }
 //!
 //! #[async_trait]
-//! impl AuthHandler for FixedKey {
+//! impl AuthHandler for SettingsDemo {
 //!     fn name(&self) -> &str { "fixed-key" }
 //!     async fn authorize_key(&self, key: &str, _: &AuthContext) -> AuthResult<Option<Principal>> {
 //!         // A real handler compares in constant time.
@@ -47,15 +47,15 @@
 //! let switch = Arc::new(SwitchableHandler::new());
 //! let pipeline = Pipeline::builder().handler_arc(switch.clone()).build().unwrap();
 //! let mut registry = HandlerRegistry::new();
-//! registry.register::<FixedKeyConfig>().unwrap();
+//! registry.register::<SettingsDemoConfig>().unwrap();
 //! let settings = HandlerSettings::new(registry, Arc::new(MemorySettingsStore::new()), switch);
 //! settings.start().await.unwrap();
 //!
 //! let cred = || Some(Credential::api_key("k-1"));
 //! assert!(pipeline.authenticate(cred(), AuthContext::http()).await.is_err());
-//! settings.update("FixedKeyConfig", serde_json::json!({"api_key": "k-1"})).await.unwrap();
+//! settings.update("SettingsDemoConfig", serde_json::json!({"api_key": "k-1"})).await.unwrap();
 //! assert_eq!(pipeline.authenticate(cred(), AuthContext::http()).await.unwrap().id, "svc");
-//! let shown = settings.get("FixedKeyConfig").await.unwrap();
+//! let shown = settings.get("SettingsDemoConfig").await.unwrap();
 //! assert_eq!(shown.values, Some(serde_json::json!({"api_key": "*****"})));
 //! # });
 //! ```
@@ -369,13 +369,11 @@ impl HandlerSettings {
         let previous = stored.iter().find(|s| s.id == id).map(|s| &s.config);
         let mut values = values;
         unmask(&mut values, previous, &schema, &schema, "")?;
-        self.registry
-            .validate(id, &values)
-            .map_err(|e| match e {
-                ConfigError::Invalid(fields) => SettingsError::Invalid(fields),
-                ConfigError::UnknownHandler(id) => SettingsError::NotFound(id),
-                other => SettingsError::Build(other.to_string()),
-            })?;
+        self.registry.validate(id, &values).map_err(|e| match e {
+            ConfigError::Invalid(fields) => SettingsError::Invalid(fields),
+            ConfigError::UnknownHandler(id) => SettingsError::NotFound(id),
+            other => SettingsError::Build(other.to_string()),
+        })?;
         let handler = self.registry.build(id, values.clone()).map_err(|e| {
             tracing::warn!(handler = %id, error = %e, "a new auth handler config did not build; the previous handler stays active");
             match e {
@@ -572,8 +570,14 @@ mod tests {
     fn a_non_secret_field_keeps_a_literal_mask() {
         let schema = json!({"type": "object"});
         let mut sent = json!({"greeting": MASK});
-        unmask(&mut sent, Some(&json!({"greeting": "hi"})), &schema, &schema, "")
-            .expect("unmasked");
+        unmask(
+            &mut sent,
+            Some(&json!({"greeting": "hi"})),
+            &schema,
+            &schema,
+            "",
+        )
+        .expect("unmasked");
         assert_eq!(sent, json!({"greeting": MASK}));
     }
 }

@@ -14,11 +14,11 @@ use poem::http::header::AUTHORIZATION;
 use poem::http::{HeaderName, HeaderValue, StatusCode, Uri};
 
 use crate::extract::{self, Sources};
+use crate::manage_handlers::HandlerSettingsApi;
+use crate::manage_tokens::TokenAdminApi;
 use crate::middleware::AuthLayer;
 use crate::openapi::{self, SchemeConfig, SchemeNames};
 use crate::rejection::{AuthRejection, Responses, default_body};
-use crate::manage_handlers::HandlerSettingsApi;
-use crate::manage_tokens::TokenAdminApi;
 use crate::routes::TokenApi;
 use crate::trace::MaskedTracing;
 

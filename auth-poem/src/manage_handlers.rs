@@ -130,8 +130,6 @@ impl HandlerSettingsApi {
         id: Path<String>,
         values: Json<serde_json::Value>,
     ) -> Result<Json<HandlerSettingsView>, ManageFailure> {
-        Ok(Json(
-            self.settings()?.update(&id.0, values.0).await?.into(),
-        ))
+        Ok(Json(self.settings()?.update(&id.0, values.0).await?.into()))
     }
 }

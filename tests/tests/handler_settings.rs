@@ -10,8 +10,8 @@ use auth_core::handler_settings::{HandlerSettings, SwitchableHandler};
 use auth_core::manage::{MemorySettingsStore, SettingsStore};
 use auth_core::{
     AuthContext, AuthError, AuthHandler, AuthHandlerConfig, AuthMethod, AuthPermission as P,
-    AuthResource as R, AuthResult, FromConfig, HandlerRegistry, PermissionSet, Pipeline,
-    Principal, async_trait, auth_handler,
+    AuthResource as R, AuthResult, FromConfig, HandlerRegistry, PermissionSet, Pipeline, Principal,
+    async_trait, auth_handler,
 };
 use auth_poem::{Authenticated, PoemAuth};
 use poem::endpoint::BoxEndpoint;
@@ -119,7 +119,9 @@ impl AuthHandler for Admins {
         Ok(match key {
             "k-admin" => Some(with("admin", &[P::List, P::Read, P::Edit])),
             "k-viewer" => Some(with("viewer", &[P::List, P::Read])),
-            "k-nobody" => Some(Principal::new("nobody", AuthMethod::Jwt).with_permissions(PermissionSet::base())),
+            "k-nobody" => Some(
+                Principal::new("nobody", AuthMethod::Jwt).with_permissions(PermissionSet::base()),
+            ),
             _ => None,
         })
     }
@@ -167,7 +169,13 @@ async fn app() -> App {
 }
 
 impl App {
-    async fn call(&self, method: &str, path: &str, key: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut req = match method {
             "GET" => self.cli.get(path),
             "PUT" => self.cli.put(path),
@@ -182,17 +190,30 @@ impl App {
         let resp = req.send().await;
         let status = resp.0.status();
         let bytes = resp.0.into_body().into_bytes().await.expect("body");
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
     }
 
     async fn put(&self, id: &str, values: Value) -> (StatusCode, Value) {
-        self.call("PUT", &format!("/auth_handler/settings/{id}"), Some("k-admin"), Some(values))
-            .await
+        self.call(
+            "PUT",
+            &format!("/auth_handler/settings/{id}"),
+            Some("k-admin"),
+            Some(values),
+        )
+        .await
     }
 
     /// Who `/api/whoami` says the caller with this API key is (or the status).
     async fn whoami_key(&self, key: &str) -> Result<String, StatusCode> {
-        let resp = self.cli.get("/api/whoami").header("x-api-key", key).send().await;
+        let resp = self
+            .cli
+            .get("/api/whoami")
+            .header("x-api-key", key)
+            .send()
+            .await;
         match resp.0.status() {
             StatusCode::OK => Ok(resp.0.into_body().into_string().await.expect("text")),
             other => Err(other),
@@ -206,7 +227,10 @@ const LOGIN: &str = "FixedLoginConfig";
 #[tokio::test]
 async fn activation_takes_effect_on_the_next_request_without_restart() {
     let app = app().await;
-    assert_eq!(app.whoami_key("svc-key-0001").await, Err(StatusCode::UNAUTHORIZED));
+    assert_eq!(
+        app.whoami_key("svc-key-0001").await,
+        Err(StatusCode::UNAUTHORIZED)
+    );
     let (status, body) = app
         .put(SERVICE, json!({"api_key": "svc-key-0001", "caller": "svc"}))
         .await;
@@ -215,9 +239,14 @@ async fn activation_takes_effect_on_the_next_request_without_restart() {
     assert_eq!(app.whoami_key("svc-key-0001").await, Ok("svc".to_owned()));
 
     // Switching to another handler retires the first one at once.
-    let (status, _) = app.put(LOGIN, json!({"username": "ada", "pin": "1234"})).await;
+    let (status, _) = app
+        .put(LOGIN, json!({"username": "ada", "pin": "1234"}))
+        .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(app.whoami_key("svc-key-0001").await, Err(StatusCode::UNAUTHORIZED));
+    assert_eq!(
+        app.whoami_key("svc-key-0001").await,
+        Err(StatusCode::UNAUTHORIZED)
+    );
     let resp = app
         .cli
         .get("/api/whoami")
@@ -231,10 +260,14 @@ async fn activation_takes_effect_on_the_next_request_without_restart() {
 #[tokio::test]
 async fn listing_shows_every_config_with_its_schema_masked_values_and_the_active_one() {
     let app = app().await;
-    app.put(SERVICE, json!({"api_key": "svc-key-0001", "caller": "svc"})).await;
-    app.put(LOGIN, json!({"username": "ada", "pin": "1234"})).await;
+    app.put(SERVICE, json!({"api_key": "svc-key-0001", "caller": "svc"}))
+        .await;
+    app.put(LOGIN, json!({"username": "ada", "pin": "1234"}))
+        .await;
 
-    let (status, body) = app.call("GET", "/auth_handler/settings", Some("k-viewer"), None).await;
+    let (status, body) = app
+        .call("GET", "/auth_handler/settings", Some("k-viewer"), None)
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["active"], LOGIN);
     let handlers = body["handlers"].as_array().expect("handlers");
@@ -242,25 +275,35 @@ async fn listing_shows_every_config_with_its_schema_masked_values_and_the_active
     let login = &handlers[0];
     assert_eq!(login["id"], LOGIN);
     assert_eq!(login["name"], "Fixed login");
-    assert_eq!(login["description"], "Accepts one username and password over Basic.");
+    assert_eq!(
+        login["description"],
+        "Accepts one username and password over Basic."
+    );
     assert_eq!(login["active"], true);
     assert_eq!(login["schema"]["properties"]["pin"]["writeOnly"], true);
     // `pin` is secret by its schema, `api_key` by its name.
     assert_eq!(login["values"], json!({"username": "ada", "pin": "*****"}));
     let service = &handlers[1];
     assert_eq!(service["active"], false);
-    assert_eq!(service["values"], json!({"api_key": "*****", "caller": "svc"}));
+    assert_eq!(
+        service["values"],
+        json!({"api_key": "*****", "caller": "svc"})
+    );
     assert!(!body.to_string().contains("svc-key-0001"));
     assert!(!body.to_string().contains("1234"));
 
     // The same routes under auth.routes().
-    let (status, nested) = app.call("GET", "/auth/auth_handler/settings", Some("k-viewer"), None).await;
+    let (status, nested) = app
+        .call("GET", "/auth/auth_handler/settings", Some("k-viewer"), None)
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(nested, body);
 
     let (status, _) = app.call("GET", "/auth_handler/settings", None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = app.call("GET", "/auth_handler/settings", Some("k-nobody"), None).await;
+    let (status, _) = app
+        .call("GET", "/auth_handler/settings", Some("k-nobody"), None)
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
@@ -268,31 +311,56 @@ async fn listing_shows_every_config_with_its_schema_masked_values_and_the_active
 async fn one_config_is_read_by_id_and_an_unknown_id_is_404() {
     let app = app().await;
     let (status, body) = app
-        .call("GET", &format!("/auth_handler/settings/{SERVICE}"), Some("k-viewer"), None)
+        .call(
+            "GET",
+            &format!("/auth_handler/settings/{SERVICE}"),
+            Some("k-viewer"),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["id"], SERVICE);
     assert_eq!(body["active"], false);
-    assert!(body.get("values").is_none_or(Value::is_null), "never saved: {body}");
+    assert!(
+        body.get("values").is_none_or(Value::is_null),
+        "never saved: {body}"
+    );
 
     let (status, body) = app
-        .call("GET", "/auth_handler/settings/NoSuchConfig", Some("k-viewer"), None)
+        .call(
+            "GET",
+            "/auth_handler/settings/NoSuchConfig",
+            Some("k-viewer"),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error"], "not_found");
-    assert!(body["detail"].as_str().expect("detail").contains("NoSuchConfig"));
+    assert!(
+        body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("NoSuchConfig")
+    );
     let (status, _) = app.put("NoSuchConfig", json!({})).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     let path = format!("/auth_handler/settings/{SERVICE}");
-    assert_eq!(app.call("GET", &path, None, None).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(app.call("GET", &path, Some("k-nobody"), None).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.call("GET", &path, None, None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.call("GET", &path, Some("k-nobody"), None).await.0,
+        StatusCode::FORBIDDEN
+    );
 }
 
 #[tokio::test]
 async fn invalid_values_are_400_with_field_errors_and_change_nothing() {
     let app = app().await;
-    app.put(SERVICE, json!({"api_key": "svc-key-0001", "caller": "svc"})).await;
+    app.put(SERVICE, json!({"api_key": "svc-key-0001", "caller": "svc"}))
+        .await;
     let (status, body) = app.put(LOGIN, json!({"username": 5, "pin": "1"})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "invalid");
@@ -308,11 +376,19 @@ async fn invalid_values_are_400_with_field_errors_and_change_nothing() {
 #[tokio::test]
 async fn a_handler_that_fails_to_build_leaves_the_previous_one_active_and_unsaved() {
     let app = app().await;
-    app.put(SERVICE, json!({"api_key": "svc-key-0001", "caller": "svc"})).await;
-    let (status, body) = app.put(SERVICE, json!({"api_key": "short", "caller": "svc"})).await;
+    app.put(SERVICE, json!({"api_key": "svc-key-0001", "caller": "svc"}))
+        .await;
+    let (status, body) = app
+        .put(SERVICE, json!({"api_key": "short", "caller": "svc"}))
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "build_failed");
-    assert!(body["detail"].as_str().expect("detail").contains("at least 8 characters"));
+    assert!(
+        body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("at least 8 characters")
+    );
     assert_eq!(app.whoami_key("svc-key-0001").await, Ok("svc".to_owned()));
     assert_eq!(app.whoami_key("short").await, Err(StatusCode::UNAUTHORIZED));
     let stored = app.store.handler_settings().await.expect("stored");
@@ -323,10 +399,16 @@ async fn a_handler_that_fails_to_build_leaves_the_previous_one_active_and_unsave
 #[tokio::test]
 async fn a_masked_secret_sent_back_keeps_the_stored_value() {
     let app = app().await;
-    app.put(SERVICE, json!({"api_key": "svc-key-0001", "caller": "svc"})).await;
-    let (status, body) = app.put(SERVICE, json!({"api_key": "*****", "caller": "robot"})).await;
+    app.put(SERVICE, json!({"api_key": "svc-key-0001", "caller": "svc"}))
+        .await;
+    let (status, body) = app
+        .put(SERVICE, json!({"api_key": "*****", "caller": "robot"}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["values"], json!({"api_key": "*****", "caller": "robot"}));
+    assert_eq!(
+        body["values"],
+        json!({"api_key": "*****", "caller": "robot"})
+    );
     assert_eq!(app.whoami_key("svc-key-0001").await, Ok("robot".to_owned()));
     assert_eq!(app.whoami_key("*****").await, Err(StatusCode::UNAUTHORIZED));
 }
@@ -335,12 +417,20 @@ async fn a_masked_secret_sent_back_keeps_the_stored_value() {
 async fn the_active_handler_persists_through_the_settings_store_across_a_restart() {
     let store = Arc::new(MemorySettingsStore::new());
     let first = app_on(store.clone()).await;
-    first.put(SERVICE, json!({"api_key": "svc-key-0001", "caller": "svc"})).await;
+    first
+        .put(SERVICE, json!({"api_key": "svc-key-0001", "caller": "svc"}))
+        .await;
     drop(first);
 
     let second = app_on(store).await;
-    assert_eq!(second.settings.switch().active_id().as_deref(), Some(SERVICE));
-    assert_eq!(second.whoami_key("svc-key-0001").await, Ok("svc".to_owned()));
+    assert_eq!(
+        second.settings.switch().active_id().as_deref(),
+        Some(SERVICE)
+    );
+    assert_eq!(
+        second.whoami_key("svc-key-0001").await,
+        Ok("svc".to_owned())
+    );
 }
 
 #[tokio::test]
@@ -352,6 +442,15 @@ async fn putting_values_needs_auth_handler_edit() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, _) = app.call("PUT", &path, Some("k-viewer"), Some(values)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    assert_eq!(app.whoami_key("svc-key-0001").await, Err(StatusCode::UNAUTHORIZED));
-    assert!(app.store.handler_settings().await.expect("stored").is_empty());
+    assert_eq!(
+        app.whoami_key("svc-key-0001").await,
+        Err(StatusCode::UNAUTHORIZED)
+    );
+    assert!(
+        app.store
+            .handler_settings()
+            .await
+            .expect("stored")
+            .is_empty()
+    );
 }

@@ -12,11 +12,13 @@ use auth_core::manage::{
 };
 use auth_core::password::PasswordHasher;
 use auth_core::session::{TokenPolicy, TokenService};
-use auth_core::{AuthPermission as P, AuthResource as R, JwtHandler, MemoryUserStore, PermissionSet, Pipeline};
+use auth_core::{
+    AuthPermission as P, AuthResource as R, JwtHandler, MemoryUserStore, PermissionSet, Pipeline,
+};
 use auth_poem::PoemAuth;
+use poem::endpoint::BoxEndpoint;
 use poem::http::StatusCode;
 use poem::test::{TestClient, TestResponse};
-use poem::endpoint::BoxEndpoint;
 use poem::{EndpointExt, Route};
 use serde_json::{Value, json};
 
@@ -41,9 +43,13 @@ fn app_with(store: Option<Arc<dyn TokenStore>>, memory: Arc<MemoryTokenStore>) -
     users
         .add_user("bob", "bob-pw", PermissionSet::base(), ["reader", "writer"])
         .expect("bob");
-    let admin: PermissionSet = [(R::Users, P::List), (R::Users, P::Delete), (R::Users, P::Write)]
-        .into_iter()
-        .collect();
+    let admin: PermissionSet = [
+        (R::Users, P::List),
+        (R::Users, P::Delete),
+        (R::Users, P::Write),
+    ]
+    .into_iter()
+    .collect();
     users
         .add_user("admin", "admin-pw", admin, ["ops"])
         .expect("admin");
@@ -144,13 +150,20 @@ impl App {
         let resp = req.send().await;
         let status = resp.0.status();
         let bytes = resp.0.into_body().into_bytes().await.expect("body");
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
     }
 
     /// 401 without a credential, 403 for alice (no USERS permission).
     async fn assert_admin_only(&self, method: &str, path: &str, body: Option<Value>) {
         let (status, _) = self.call(method, path, None, body.clone()).await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path} anonymous");
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "{method} {path} anonymous"
+        );
         let alice = self.login("alice").await;
         let (status, _) = self.call(method, path, Some(&alice), body).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path} as alice");
@@ -184,7 +197,9 @@ async fn every_login_and_refresh_is_recorded_and_listed_as_mine_only() {
         .to_owned();
     app.login("bob").await;
 
-    let (status, page) = app.call("GET", "/auth/tokens/mine", Some(&refreshed), None).await;
+    let (status, page) = app
+        .call("GET", "/auth/tokens/mine", Some(&refreshed), None)
+        .await;
     assert_eq!(status, StatusCode::OK);
     let tokens = page["tokens"].as_array().expect("tokens");
     assert_eq!(tokens.len(), 2, "{page}");
@@ -205,7 +220,9 @@ async fn revoking_one_of_my_tokens_refuses_it_at_once_and_only_it() {
     app.clock.advance(1);
     let second = app.login("alice").await;
     let bob = app.login("bob").await;
-    let (_, page) = app.call("GET", "/auth/tokens/mine", Some(&first), None).await;
+    let (_, page) = app
+        .call("GET", "/auth/tokens/mine", Some(&first), None)
+        .await;
     let mine = jtis(&page);
     let (_, page) = app.call("GET", "/auth/tokens/mine", Some(&bob), None).await;
     let bobs = jtis(&page);
@@ -236,7 +253,9 @@ async fn revoking_all_my_tokens_ends_my_access_and_refresh_tokens() {
     let second = app.login("alice").await;
     let bob = app.login("bob").await;
 
-    let (status, body) = app.call("DELETE", "/auth/tokens/mine", Some(&second), None).await;
+    let (status, body) = app
+        .call("DELETE", "/auth/tokens/mine", Some(&second), None)
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, json!({"revoked": 2}));
     assert_eq!(app.me(&first).await, StatusCode::UNAUTHORIZED);
@@ -273,9 +292,13 @@ async fn admin_lists_tokens_by_client_and_role_without_expired_ones() {
     let (status, page) = app.call("GET", "/auth/tokens", Some(&admin), None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(jtis(&page).len(), 4);
-    let (_, page) = app.call("GET", "/auth/tokens?client_id=bob", Some(&admin), None).await;
+    let (_, page) = app
+        .call("GET", "/auth/tokens?client_id=bob", Some(&admin), None)
+        .await;
     assert_eq!(jtis(&page).len(), 2);
-    let (_, page) = app.call("GET", "/auth/tokens?role=writer", Some(&admin), None).await;
+    let (_, page) = app
+        .call("GET", "/auth/tokens?role=writer", Some(&admin), None)
+        .await;
     assert_eq!(jtis(&page).len(), 2);
     let (_, page) = app
         .call("GET", "/auth/tokens?limit=1&offset=1", Some(&admin), None)
@@ -284,10 +307,17 @@ async fn admin_lists_tokens_by_client_and_role_without_expired_ones() {
     assert_eq!(page["offset"], 1);
 
     app.clock.advance(61);
-    let (_, page) = app.call("GET", "/auth/tokens?client_id=bob", Some(&admin), None).await;
+    let (_, page) = app
+        .call("GET", "/auth/tokens?client_id=bob", Some(&admin), None)
+        .await;
     assert_eq!(jtis(&page).len(), 1, "the 60 s token has expired");
     let (_, page) = app
-        .call("GET", "/auth/tokens?client_id=bob&include_expired=true", Some(&admin), None)
+        .call(
+            "GET",
+            "/auth/tokens?client_id=bob&include_expired=true",
+            Some(&admin),
+            None,
+        )
         .await;
     assert!(jtis(&page).contains(&short["jti"].as_str().expect("jti").to_owned()));
 
@@ -303,7 +333,12 @@ async fn admin_revokes_a_filtered_set_at_once_and_gets_the_count() {
     let bob2 = app.login("bob").await;
 
     let (status, body) = app
-        .call("POST", "/auth/tokens/revoke", Some(&admin), Some(json!({"client_id": "bob"})))
+        .call(
+            "POST",
+            "/auth/tokens/revoke",
+            Some(&admin),
+            Some(json!({"client_id": "bob"})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, json!({"revoked": 2}));
@@ -325,7 +360,12 @@ async fn admin_revokes_a_filtered_set_at_once_and_gets_the_count() {
     assert_eq!(app.me(&alice).await, StatusCode::OK);
 
     let (status, body) = app
-        .call("POST", "/auth/tokens/revoke", Some(&admin), Some(json!({"all": true})))
+        .call(
+            "POST",
+            "/auth/tokens/revoke",
+            Some(&admin),
+            Some(json!({"all": true})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     // alice's two (one from assert_admin_only) and the admin's own.
@@ -350,7 +390,9 @@ async fn cleanup_deletes_expired_records_only() {
         assert_eq!(status, StatusCode::CREATED);
     }
     app.clock.advance(120);
-    let (status, body) = app.call("DELETE", "/auth/tokens/expired", Some(&admin), None).await;
+    let (status, body) = app
+        .call("DELETE", "/auth/tokens/expired", Some(&admin), None)
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, json!({"deleted": 2}));
     let left = app
@@ -366,10 +408,13 @@ async fn cleanup_deletes_expired_records_only() {
         .await
         .expect("list");
     assert_eq!(left.len(), 1, "the admin's own token is still live");
-    let (_, body) = app.call("DELETE", "/auth/tokens/expired", Some(&admin), None).await;
+    let (_, body) = app
+        .call("DELETE", "/auth/tokens/expired", Some(&admin), None)
+        .await;
     assert_eq!(body, json!({"deleted": 0}));
 
-    app.assert_admin_only("DELETE", "/auth/tokens/expired", None).await;
+    app.assert_admin_only("DELETE", "/auth/tokens/expired", None)
+        .await;
 }
 
 #[tokio::test]
@@ -399,7 +444,9 @@ async fn admin_issues_a_recorded_token_with_a_subset_of_the_clients_roles() {
     assert_eq!(me["id"], "bob");
     assert_eq!(me["roles"], json!(["reader"]));
 
-    let (_, page) = app.call("GET", "/auth/tokens?client_id=bob", Some(&admin), None).await;
+    let (_, page) = app
+        .call("GET", "/auth/tokens?client_id=bob", Some(&admin), None)
+        .await;
     let listed = &page["tokens"][0];
     assert_eq!(listed["jti"], body["jti"]);
     assert_eq!(listed["issued_by"], "admin");
@@ -420,26 +467,47 @@ async fn issuing_refuses_lifetimes_out_of_bounds_foreign_roles_and_unknown_clien
     let issue = |body: Value| {
         let admin = admin.clone();
         let app = &app;
-        async move { app.call("POST", "/auth/tokens", Some(&admin), Some(body)).await }
+        async move {
+            app.call("POST", "/auth/tokens", Some(&admin), Some(body))
+                .await
+        }
     };
     for lifetime in [59, 7 * 24 * 3600 + 1, -1] {
-        let (status, body) = issue(json!({"client_id": "bob", "roles": [], "lifetime_seconds": lifetime})).await;
+        let (status, body) =
+            issue(json!({"client_id": "bob", "roles": [], "lifetime_seconds": lifetime})).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{lifetime}");
         assert_eq!(body["error"], "invalid");
-        assert!(body["detail"].as_str().expect("detail").contains("between 60 and 604800"));
+        assert!(
+            body["detail"]
+                .as_str()
+                .expect("detail")
+                .contains("between 60 and 604800")
+        );
     }
-    let (status, body) = issue(json!({"client_id": "bob", "roles": ["reader", "ops"], "lifetime_seconds": 60})).await;
+    let (status, body) =
+        issue(json!({"client_id": "bob", "roles": ["reader", "ops"], "lifetime_seconds": 60}))
+            .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(body["error"], "forbidden");
     assert!(body["detail"].as_str().expect("detail").contains("subset"));
-    let (status, body) = issue(json!({"client_id": "nobody", "roles": [], "lifetime_seconds": 60})).await;
+    let (status, body) =
+        issue(json!({"client_id": "nobody", "roles": [], "lifetime_seconds": 60})).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error"], "not_found");
 
     let (_, page) = app
-        .call("GET", "/auth/tokens?include_expired=true", Some(&admin), None)
+        .call(
+            "GET",
+            "/auth/tokens?include_expired=true",
+            Some(&admin),
+            None,
+        )
         .await;
-    assert_eq!(jtis(&page).len(), 1, "no refused request left a token behind");
+    assert_eq!(
+        jtis(&page).len(),
+        1,
+        "no refused request left a token behind"
+    );
 }
 
 /// A registry that cannot be reached.
@@ -450,7 +518,12 @@ impl TokenStore for DownStore {
     async fn record_token(&self, _: TokenRecord) -> ManageResult<()> {
         Err(ManageError::Unavailable("connection refused".into()))
     }
-    async fn list_tokens(&self, _: &TokenFilter, _: i64, _: Page) -> ManageResult<Vec<TokenRecord>> {
+    async fn list_tokens(
+        &self,
+        _: &TokenFilter,
+        _: i64,
+        _: Page,
+    ) -> ManageResult<Vec<TokenRecord>> {
         Err(ManageError::Unavailable("connection refused".into()))
     }
     async fn revoke_tokens(&self, _: &TokenFilter, _: i64) -> ManageResult<u64> {
@@ -482,7 +555,9 @@ async fn a_registry_that_fails_refuses_the_login_with_503_and_no_token() {
 async fn without_a_registry_the_token_routes_answer_501() {
     let app = app_with(None, Arc::new(MemoryTokenStore::new()));
     let alice = app.login("alice").await;
-    let (status, body) = app.call("GET", "/auth/tokens/mine", Some(&alice), None).await;
+    let (status, body) = app
+        .call("GET", "/auth/tokens/mine", Some(&alice), None)
+        .await;
     assert_eq!(status, StatusCode::NOT_IMPLEMENTED);
     assert_eq!(body["error"], "unsupported");
 }

@@ -24,7 +24,10 @@ fn matches(record: &TokenRecord, filter: &TokenFilter) -> bool {
             .client_id
             .as_ref()
             .is_none_or(|c| *c == record.client_id)
-        && filter.role.as_ref().is_none_or(|r| record.roles.contains(r))
+        && filter
+            .role
+            .as_ref()
+            .is_none_or(|r| record.roles.contains(r))
 }
 
 /// Issued access tokens in memory, with the [`MemoryRevocations`] the JWT
@@ -183,7 +186,10 @@ impl SettingsStore for MemorySettingsStore {
         activate: bool,
         now: i64,
     ) -> ManageResult<()> {
-        let mut settings = self.settings.lock().map_err(|_| poisoned("settings store"))?;
+        let mut settings = self
+            .settings
+            .lock()
+            .map_err(|_| poisoned("settings store"))?;
         if activate {
             for other in settings.values_mut() {
                 other.active = false;
@@ -294,7 +300,10 @@ mod tests {
     #[tokio::test]
     async fn revoking_a_client_reaches_tokens_the_registry_never_saw() {
         let store = store().await;
-        store.revoke_client_tokens("alice", 25).await.expect("revoke");
+        store
+            .revoke_client_tokens("alice", 25)
+            .await
+            .expect("revoke");
         let r = store.revocations();
         assert!(r.is_revoked(Some("unknown"), "alice", Some(25)));
         assert!(!r.is_revoked(Some("unknown"), "alice", Some(26)));

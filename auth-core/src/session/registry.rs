@@ -179,7 +179,10 @@ impl TokenService {
             serde_json::to_value(&p.permissions)
                 .map_err(|e| ManageError::Misconfigured(e.to_string()))?,
         );
-        claims.insert("roles".into(), roles.iter().cloned().collect::<Vec<_>>().into());
+        claims.insert(
+            "roles".into(),
+            roles.iter().cloned().collect::<Vec<_>>().into(),
+        );
         let token = self.issuer.issue_claims_for(claims, lifetime_secs)?;
         self.registry()?
             .record_token(TokenRecord {
@@ -236,7 +239,11 @@ impl TokenService {
     }
 
     /// Revokes every token of a client in the registry, when one is set.
-    pub(super) async fn registry_revoke_client(&self, client_id: &str, cutoff: i64) -> AuthResult<()> {
+    pub(super) async fn registry_revoke_client(
+        &self,
+        client_id: &str,
+        cutoff: i64,
+    ) -> AuthResult<()> {
         let Some(registry) = &self.registry else {
             return Ok(());
         };
