@@ -18,7 +18,7 @@ pub struct FieldErrorBody {
 /// The body of a failed management operation.
 ///
 /// `error` is a stable code (`invalid`, `forbidden`, `not_found`,
-/// `conflict`, `unsupported`, `unavailable`, `internal`); `detail` says
+/// `conflict`, `build_failed`, `unsupported`, `unavailable`, `internal`); `detail` says
 /// what happened, except on 500 and 503 answers, whose cause is logged and
 /// not sent.
 #[derive(Debug, Clone, Object)]
