@@ -13,6 +13,7 @@ pub mod credential;
 pub mod error;
 pub mod handler;
 pub mod handler_config;
+pub mod handler_settings;
 pub mod hooks;
 pub mod jwt;
 pub mod manage;

@@ -16,6 +16,10 @@ use crate::error::AuthError;
 use crate::permission::PermissionSet;
 use crate::store::{UserRecord, UserStore};
 
+mod memory;
+
+pub use memory::{MemorySettingsStore, MemoryTokenStore};
+
 /// Why a management operation did not happen.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ManageError {

@@ -21,6 +21,10 @@ use crate::revocation::MemoryRevocations;
 use crate::store::{UserRecord, UserStore};
 use crate::throttle::LoginThrottle;
 
+mod registry;
+
+pub use registry::TokenPolicy;
+
 /// The SHA-256 of a refresh token: what stores keep instead of the token.
 pub type TokenHash = [u8; 32];
 
@@ -255,6 +259,8 @@ pub struct TokenService {
     roles: RoleMap,
     policy: RefreshPolicy,
     clock: Arc<dyn Clock>,
+    registry: Option<Arc<dyn crate::manage::TokenStore>>,
+    token_policy: TokenPolicy,
 }
 
 impl std::fmt::Debug for TokenService {
@@ -287,6 +293,8 @@ impl TokenService {
             roles: RoleMap::new(),
             policy: RefreshPolicy::default(),
             clock: Arc::new(SystemClock),
+            registry: None,
+            token_policy: TokenPolicy::default(),
         }
     }
 
@@ -416,6 +424,7 @@ impl TokenService {
             }
         };
         let access = self.issue_access(&user, &record.family)?;
+        self.record_issued(&user, &access, "refresh").await?;
         Ok(TokenPair {
             access,
             refresh: successor,
@@ -436,6 +445,7 @@ impl TokenService {
                     .and_then(|e| e.as_i64())
                     .unwrap_or(i64::MAX);
                 self.revocations.revoke_jti(jti, exp);
+                self.registry_revoke_jti(jti).await?;
             }
             return Ok(());
         }
@@ -450,6 +460,7 @@ impl TokenService {
         if let Some(jti) = &principal.token_id {
             self.revocations
                 .revoke_jti(jti, principal.expires_at.unwrap_or(i64::MAX));
+            self.registry_revoke_jti(jti).await?;
         }
         if let Some(family) = principal.extra.get("sid").and_then(|s| s.as_str()) {
             self.refresh.revoke_family(family).await?;
@@ -483,8 +494,9 @@ impl TokenService {
     /// Ends every token of a user: call it after disabling the user or
     /// changing their password by other means.
     pub async fn end_user_sessions(&self, user_id: &str) -> AuthResult<()> {
-        self.revocations
-            .revoke_user_tokens(user_id, self.clock.now());
+        let now = self.clock.now();
+        self.revocations.revoke_user_tokens(user_id, now);
+        self.registry_revoke_client(user_id, now).await?;
         self.refresh.revoke_user(user_id).await
     }
 
@@ -496,6 +508,9 @@ impl TokenService {
         family_expires_at: i64,
     ) -> AuthResult<TokenPair> {
         let access = self.issue_access(user, family)?;
+        // Recorded before anything else is stored: a token the registry
+        // does not know is never handed out.
+        self.record_issued(user, &access, "login").await?;
         let refresh = new_refresh_token()?;
         let expires_at = now
             .saturating_add(self.policy.sliding_secs)

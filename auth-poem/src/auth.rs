@@ -3,6 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use auth_core::handler_settings::HandlerSettings;
 use auth_core::session::TokenService;
 use auth_core::{
     AuthContext, AuthError, AuthResult, Channel, Credential, PermissionSet, Pipeline, Principal,
@@ -13,6 +14,8 @@ use poem::http::header::AUTHORIZATION;
 use poem::http::{HeaderName, HeaderValue, StatusCode, Uri};
 
 use crate::extract::{self, Sources};
+use crate::manage_handlers::HandlerSettingsApi;
+use crate::manage_tokens::TokenAdminApi;
 use crate::middleware::AuthLayer;
 use crate::openapi::{self, SchemeConfig, SchemeNames};
 use crate::rejection::{AuthRejection, Responses, default_body};
@@ -64,6 +67,7 @@ struct Inner {
     tokens: Option<Arc<TokenService>>,
     permissions: PermissionSet,
     openapi: SchemeConfig,
+    handler_settings: Option<Arc<HandlerSettings>>,
 }
 
 impl fmt::Debug for PoemAuth {
@@ -112,6 +116,7 @@ impl PoemAuth {
                 tokens: None,
                 permissions: PermissionSet::full(),
                 openapi,
+                handler_settings: None,
             }),
         }
     }
@@ -130,6 +135,7 @@ impl PoemAuth {
             forbidden_status: StatusCode::FORBIDDEN,
             forbidden_body: default_body(),
             tokens: None,
+            handler_settings: None,
             permissions: PermissionSet::full(),
             ws_refused_status: StatusCode::FORBIDDEN,
             basic_realm: None,
@@ -363,12 +369,44 @@ impl PoemAuth {
     /// | `GET /me` | the caller's principal |
     /// | `GET /available-permissions` | every resource and its permissions |
     /// | `GET /.well-known/jwks.json` | the public signing keys |
+    /// | `/tokens...` | my tokens; the token registry (administrators), see [`manage_tokens`](crate::manage_tokens) |
+    /// | `/auth_handler/settings...` | handler settings, see [`manage_handlers`](crate::manage_handlers) |
     ///
     /// Without a token service ([`PoemAuthBuilder::token_service`]) the
     /// token, revoke and logout routes answer 501.
     pub fn routes(&self) -> poem::Route {
-        let service =
-            poem_openapi::OpenApiService::new(self.token_api(), "auth", env!("CARGO_PKG_VERSION"));
+        let api = (
+            self.token_api(),
+            self.token_admin_api(),
+            self.handler_settings_api(),
+        );
+        let service = poem_openapi::OpenApiService::new(api, "auth", env!("CARGO_PKG_VERSION"));
+        poem::Route::new().nest("/", service)
+    }
+
+    /// The token-registry routes (`/tokens...`, see
+    /// [`manage_tokens`](crate::manage_tokens)) as a poem-openapi API, to
+    /// include in your `OpenApiService`; [`routes`](Self::routes) serves them.
+    pub fn token_admin_api(&self) -> TokenAdminApi {
+        TokenAdminApi::new(self.inner.tokens.clone())
+    }
+
+    /// The handler-settings routes (`/auth_handler/settings...`, see
+    /// [`manage_handlers`](crate::manage_handlers)) as a poem-openapi API.
+    pub fn handler_settings_api(&self) -> HandlerSettingsApi {
+        HandlerSettingsApi::new(self.inner.handler_settings.clone())
+    }
+
+    /// The handler-settings routes on their own, to mount at the root so
+    /// they answer at `/auth_handler/settings` and
+    /// `/auth_handler/settings/:id`: `Route::new().nest("/", auth.handler_settings_routes())`.
+    /// [`routes`](Self::routes) serves them too, under its own prefix.
+    pub fn handler_settings_routes(&self) -> poem::Route {
+        let service = poem_openapi::OpenApiService::new(
+            self.handler_settings_api(),
+            "auth handler settings",
+            env!("CARGO_PKG_VERSION"),
+        );
         poem::Route::new().nest("/", service)
     }
 
@@ -441,6 +479,7 @@ pub struct PoemAuthBuilder {
     forbidden_status: StatusCode,
     forbidden_body: serde_json::Value,
     tokens: Option<Arc<TokenService>>,
+    handler_settings: Option<Arc<HandlerSettings>>,
     permissions: PermissionSet,
     ws_refused_status: StatusCode,
     basic_realm: Option<String>,
@@ -627,6 +666,15 @@ impl PoemAuthBuilder {
         self
     }
 
+    /// The handler-settings service behind `/auth_handler/settings` (see
+    /// [`PoemAuth::handler_settings_routes`]); put its
+    /// [`SwitchableHandler`](auth_core::handler_settings::SwitchableHandler)
+    /// in the pipeline.
+    pub fn handler_settings(mut self, settings: Arc<HandlerSettings>) -> Self {
+        self.handler_settings = Some(settings);
+        self
+    }
+
     /// What `GET /available-permissions` lists (default: every default
     /// permission on every default resource).
     pub fn available_permissions(mut self, permissions: PermissionSet) -> Self {
@@ -702,6 +750,7 @@ impl PoemAuthBuilder {
                 },
                 user_id_header,
                 tokens: self.tokens,
+                handler_settings: self.handler_settings,
                 permissions: self.permissions,
                 responses: Arc::new(Responses {
                     unauthorized_status: self.unauthorized_status,

@@ -389,9 +389,19 @@ impl TokenIssuer {
 
     /// Mints a token with these claims plus `iat`, `exp`, `jti`, `iss`, `aud`
     /// (the issuer's values replace any given).
-    pub fn issue_claims(&self, mut claims: Map<String, Value>) -> AuthResult<IssuedToken> {
+    pub fn issue_claims(&self, claims: Map<String, Value>) -> AuthResult<IssuedToken> {
+        self.issue_claims_for(claims, self.lifetime_secs)
+    }
+
+    /// As [`issue_claims`](Self::issue_claims), with a lifetime of
+    /// `lifetime_secs` instead of the issuer's.
+    pub fn issue_claims_for(
+        &self,
+        mut claims: Map<String, Value>,
+        lifetime_secs: i64,
+    ) -> AuthResult<IssuedToken> {
         let now = self.clock.now();
-        let exp = now.saturating_add(self.lifetime_secs);
+        let exp = now.saturating_add(lifetime_secs);
         let jti = random_id()?;
         claims.insert("iat".into(), now.into());
         claims.insert("exp".into(), exp.into());

@@ -1,0 +1,563 @@
+//! The token registry end to end: every access token minted is recorded,
+//! callers list and revoke their own tokens, administrators list, revoke,
+//! clean up and issue tokens for clients, revocations are refused at once,
+//! and a registry that fails refuses the login (503).
+
+use std::sync::Arc;
+
+use auth_core::async_trait;
+use auth_core::jwt::{Algorithm, JwtKey, KeySet, ManualClock, TokenIssuer, Validation};
+use auth_core::manage::{
+    ManageError, ManageResult, MemoryTokenStore, Page, TokenFilter, TokenRecord, TokenStore,
+};
+use auth_core::password::PasswordHasher;
+use auth_core::session::{TokenPolicy, TokenService};
+use auth_core::{
+    AuthPermission as P, AuthResource as R, JwtHandler, MemoryUserStore, PermissionSet, Pipeline,
+};
+use auth_poem::PoemAuth;
+use poem::endpoint::BoxEndpoint;
+use poem::http::StatusCode;
+use poem::test::{TestClient, TestResponse};
+use poem::{EndpointExt, Route};
+use serde_json::{Value, json};
+
+const START: i64 = 1_800_000_000;
+
+struct App {
+    cli: TestClient<BoxEndpoint<'static, poem::Response>>,
+    clock: ManualClock,
+    store: Arc<MemoryTokenStore>,
+}
+
+fn app_with(store: Option<Arc<dyn TokenStore>>, memory: Arc<MemoryTokenStore>) -> App {
+    let clock = ManualClock::new(START);
+    let keys = Arc::new(KeySet::single(
+        JwtKey::hmac(Algorithm::HS256, &[5u8; 32]).expect("key"),
+    ));
+    let hasher = PasswordHasher::fast_insecure_for_tests();
+    let users = Arc::new(MemoryUserStore::new(hasher.clone()));
+    users
+        .add_user("alice", "alice-pw", PermissionSet::base(), ["reader"])
+        .expect("alice");
+    users
+        .add_user("bob", "bob-pw", PermissionSet::base(), ["reader", "writer"])
+        .expect("bob");
+    let admin: PermissionSet = [
+        (R::Users, P::List),
+        (R::Users, P::Delete),
+        (R::Users, P::Write),
+    ]
+    .into_iter()
+    .collect();
+    users
+        .add_user("admin", "admin-pw", admin, ["ops"])
+        .expect("admin");
+    let issuer = TokenIssuer::new(keys.clone(), None)
+        .expect("issuer")
+        .with_clock(Arc::new(clock.clone()));
+    let mut tokens = TokenService::new(issuer, users)
+        .with_hasher(hasher)
+        .with_clock(Arc::new(clock.clone()))
+        .with_revocations(memory.revocations())
+        .with_token_policy(TokenPolicy {
+            min_secs: 60,
+            max_secs: 7 * 24 * 3600,
+        });
+    if let Some(store) = store {
+        tokens = tokens.with_token_store(store);
+    }
+    let tokens = Arc::new(tokens);
+    let pipeline = Pipeline::builder()
+        .handler(
+            JwtHandler::new(keys, Validation::new())
+                .with_revocations(tokens.revocations())
+                .with_clock(Arc::new(clock.clone())),
+        )
+        .build()
+        .expect("pipeline");
+    let auth = PoemAuth::builder(pipeline)
+        .token_service(tokens)
+        .build()
+        .expect("auth");
+    let app = Route::new().nest("/auth", auth.routes()).data(auth);
+    App {
+        cli: TestClient::new(app.map_to_response().boxed()),
+        clock,
+        store: memory,
+    }
+}
+
+fn app() -> App {
+    let store = Arc::new(MemoryTokenStore::new());
+    app_with(Some(store.clone()), store)
+}
+
+async fn json_of(resp: TestResponse) -> Value {
+    resp.0.into_body().into_json().await.expect("json body")
+}
+
+impl App {
+    async fn login_pair(&self, user: &str) -> (String, String) {
+        let resp = self
+            .cli
+            .post("/auth/token")
+            .body_json(&json!({"username": user, "password": format!("{user}-pw")}))
+            .send()
+            .await;
+        resp.assert_status_is_ok();
+        let body = json_of(resp).await;
+        (
+            body["access_token"].as_str().expect("access").to_owned(),
+            body["refresh_token"].as_str().expect("refresh").to_owned(),
+        )
+    }
+
+    async fn login(&self, user: &str) -> String {
+        self.login_pair(user).await.0
+    }
+
+    /// `GET /auth/me` status with this token.
+    async fn me(&self, token: &str) -> StatusCode {
+        self.cli
+            .get("/auth/me")
+            .header("authorization", format!("Bearer {token}"))
+            .send()
+            .await
+            .0
+            .status()
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = match method {
+            "GET" => self.cli.get(path),
+            "POST" => self.cli.post(path),
+            "DELETE" => self.cli.delete(path),
+            other => panic!("method {other}"),
+        };
+        if let Some(token) = token {
+            req = req.header("authorization", format!("Bearer {token}"));
+        }
+        if let Some(body) = body {
+            req = req.body_json(&body);
+        }
+        let resp = req.send().await;
+        let status = resp.0.status();
+        let bytes = resp.0.into_body().into_bytes().await.expect("body");
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    /// 401 without a credential, 403 for alice (no USERS permission).
+    async fn assert_admin_only(&self, method: &str, path: &str, body: Option<Value>) {
+        let (status, _) = self.call(method, path, None, body.clone()).await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "{method} {path} anonymous"
+        );
+        let alice = self.login("alice").await;
+        let (status, _) = self.call(method, path, Some(&alice), body).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path} as alice");
+    }
+}
+
+fn jtis(page: &Value) -> Vec<String> {
+    page["tokens"]
+        .as_array()
+        .expect("tokens")
+        .iter()
+        .map(|t| t["jti"].as_str().expect("jti").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn every_login_and_refresh_is_recorded_and_listed_as_mine_only() {
+    let app = app();
+    let (_, refresh) = app.login_pair("alice").await;
+    app.clock.advance(5);
+    let resp = app
+        .cli
+        .post("/auth/token")
+        .body_json(&json!({"refresh_token": refresh}))
+        .send()
+        .await;
+    resp.assert_status_is_ok();
+    let refreshed = json_of(resp).await["access_token"]
+        .as_str()
+        .expect("access")
+        .to_owned();
+    app.login("bob").await;
+
+    let (status, page) = app
+        .call("GET", "/auth/tokens/mine", Some(&refreshed), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let tokens = page["tokens"].as_array().expect("tokens");
+    assert_eq!(tokens.len(), 2, "{page}");
+    assert!(tokens.iter().all(|t| t["client_id"] == "alice"));
+    assert_eq!(tokens[0]["issued_by"], "refresh");
+    assert_eq!(tokens[1]["issued_by"], "login");
+    assert_eq!(tokens[0]["roles"], json!(["reader"]));
+    assert_eq!(tokens[0]["revoked"], false);
+
+    let (status, _) = app.call("GET", "/auth/tokens/mine", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn revoking_one_of_my_tokens_refuses_it_at_once_and_only_it() {
+    let app = app();
+    let first = app.login("alice").await;
+    app.clock.advance(1);
+    let second = app.login("alice").await;
+    let bob = app.login("bob").await;
+    let (_, page) = app
+        .call("GET", "/auth/tokens/mine", Some(&first), None)
+        .await;
+    let mine = jtis(&page);
+    let (_, page) = app.call("GET", "/auth/tokens/mine", Some(&bob), None).await;
+    let bobs = jtis(&page);
+    let first_jti = mine.last().expect("first token").clone();
+
+    let path = format!("/auth/tokens/mine/{first_jti}");
+    let (status, body) = app.call("DELETE", &path, Some(&second), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!({"revoked": 1}));
+    assert_eq!(app.me(&first).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.me(&second).await, StatusCode::OK);
+
+    // Someone else's token is not mine: 404, and it stays valid.
+    let path = format!("/auth/tokens/mine/{}", bobs[0]);
+    let (status, body) = app.call("DELETE", &path, Some(&second), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"], "not_found");
+    assert_eq!(app.me(&bob).await, StatusCode::OK);
+
+    let (status, _) = app.call("DELETE", &path, None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn revoking_all_my_tokens_ends_my_access_and_refresh_tokens() {
+    let app = app();
+    let (first, refresh) = app.login_pair("alice").await;
+    let second = app.login("alice").await;
+    let bob = app.login("bob").await;
+
+    let (status, body) = app
+        .call("DELETE", "/auth/tokens/mine", Some(&second), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!({"revoked": 2}));
+    assert_eq!(app.me(&first).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.me(&second).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.me(&bob).await, StatusCode::OK);
+    let resp = app
+        .cli
+        .post("/auth/token")
+        .body_json(&json!({"refresh_token": refresh}))
+        .send()
+        .await;
+    resp.assert_status(StatusCode::UNAUTHORIZED);
+
+    let (status, _) = app.call("DELETE", "/auth/tokens/mine", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn admin_lists_tokens_by_client_and_role_without_expired_ones() {
+    let app = app();
+    let admin = app.login("admin").await;
+    app.login("alice").await;
+    app.login("bob").await;
+    let (status, short) = app
+        .call(
+            "POST",
+            "/auth/tokens",
+            Some(&admin),
+            Some(json!({"client_id": "bob", "roles": ["writer"], "lifetime_seconds": 60})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{short}");
+
+    let (status, page) = app.call("GET", "/auth/tokens", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(jtis(&page).len(), 4);
+    let (_, page) = app
+        .call("GET", "/auth/tokens?client_id=bob", Some(&admin), None)
+        .await;
+    assert_eq!(jtis(&page).len(), 2);
+    let (_, page) = app
+        .call("GET", "/auth/tokens?role=writer", Some(&admin), None)
+        .await;
+    assert_eq!(jtis(&page).len(), 2);
+    let (_, page) = app
+        .call("GET", "/auth/tokens?limit=1&offset=1", Some(&admin), None)
+        .await;
+    assert_eq!(jtis(&page).len(), 1);
+    assert_eq!(page["offset"], 1);
+
+    app.clock.advance(61);
+    let (_, page) = app
+        .call("GET", "/auth/tokens?client_id=bob", Some(&admin), None)
+        .await;
+    assert_eq!(jtis(&page).len(), 1, "the 60 s token has expired");
+    let (_, page) = app
+        .call(
+            "GET",
+            "/auth/tokens?client_id=bob&include_expired=true",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert!(jtis(&page).contains(&short["jti"].as_str().expect("jti").to_owned()));
+
+    app.assert_admin_only("GET", "/auth/tokens", None).await;
+}
+
+#[tokio::test]
+async fn admin_revokes_a_filtered_set_at_once_and_gets_the_count() {
+    let app = app();
+    let admin = app.login("admin").await;
+    let alice = app.login("alice").await;
+    let bob1 = app.login("bob").await;
+    let bob2 = app.login("bob").await;
+
+    let (status, body) = app
+        .call(
+            "POST",
+            "/auth/tokens/revoke",
+            Some(&admin),
+            Some(json!({"client_id": "bob"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!({"revoked": 2}));
+    assert_eq!(app.me(&bob1).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.me(&bob2).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.me(&alice).await, StatusCode::OK);
+
+    // An empty filter revokes nothing by mistake.
+    let (status, body) = app
+        .call("POST", "/auth/tokens/revoke", Some(&admin), Some(json!({})))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid");
+    assert_eq!(app.me(&alice).await, StatusCode::OK);
+
+    app.assert_admin_only("POST", "/auth/tokens/revoke", Some(json!({"all": true})))
+        .await;
+    // The refused call revoked nothing.
+    assert_eq!(app.me(&alice).await, StatusCode::OK);
+
+    let (status, body) = app
+        .call(
+            "POST",
+            "/auth/tokens/revoke",
+            Some(&admin),
+            Some(json!({"all": true})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // alice's two (one from assert_admin_only) and the admin's own.
+    assert_eq!(body, json!({"revoked": 3}));
+    assert_eq!(app.me(&alice).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.me(&admin).await, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn cleanup_deletes_expired_records_only() {
+    let app = app();
+    let admin = app.login("admin").await;
+    for _ in 0..2 {
+        let (status, _) = app
+            .call(
+                "POST",
+                "/auth/tokens",
+                Some(&admin),
+                Some(json!({"client_id": "alice", "roles": [], "lifetime_seconds": 60})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    app.clock.advance(120);
+    let (status, body) = app
+        .call("DELETE", "/auth/tokens/expired", Some(&admin), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!({"deleted": 2}));
+    let left = app
+        .store
+        .list_tokens(
+            &TokenFilter {
+                include_expired: true,
+                ..TokenFilter::default()
+            },
+            START + 120,
+            Page::default(),
+        )
+        .await
+        .expect("list");
+    assert_eq!(left.len(), 1, "the admin's own token is still live");
+    let (_, body) = app
+        .call("DELETE", "/auth/tokens/expired", Some(&admin), None)
+        .await;
+    assert_eq!(body, json!({"deleted": 0}));
+
+    app.assert_admin_only("DELETE", "/auth/tokens/expired", None)
+        .await;
+}
+
+#[tokio::test]
+async fn admin_issues_a_recorded_token_with_a_subset_of_the_clients_roles() {
+    let app = app();
+    let admin = app.login("admin").await;
+    let (status, body) = app
+        .call(
+            "POST",
+            "/auth/tokens",
+            Some(&admin),
+            Some(json!({"client_id": "bob", "roles": ["reader"], "lifetime_seconds": 3600})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["expires_in"], 3600);
+    assert_eq!(body["token_type"], "bearer");
+    let token = body["access_token"].as_str().expect("token");
+    let resp = app
+        .cli
+        .get("/auth/me")
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await;
+    resp.assert_status_is_ok();
+    let me = json_of(resp).await;
+    assert_eq!(me["id"], "bob");
+    assert_eq!(me["roles"], json!(["reader"]));
+
+    let (_, page) = app
+        .call("GET", "/auth/tokens?client_id=bob", Some(&admin), None)
+        .await;
+    let listed = &page["tokens"][0];
+    assert_eq!(listed["jti"], body["jti"]);
+    assert_eq!(listed["issued_by"], "admin");
+    assert_eq!(listed["roles"], json!(["reader"]));
+
+    app.assert_admin_only(
+        "POST",
+        "/auth/tokens",
+        Some(json!({"client_id": "bob", "roles": [], "lifetime_seconds": 3600})),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn issuing_refuses_lifetimes_out_of_bounds_foreign_roles_and_unknown_clients() {
+    let app = app();
+    let admin = app.login("admin").await;
+    let issue = |body: Value| {
+        let admin = admin.clone();
+        let app = &app;
+        async move {
+            app.call("POST", "/auth/tokens", Some(&admin), Some(body))
+                .await
+        }
+    };
+    for lifetime in [59, 7 * 24 * 3600 + 1, -1] {
+        let (status, body) =
+            issue(json!({"client_id": "bob", "roles": [], "lifetime_seconds": lifetime})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{lifetime}");
+        assert_eq!(body["error"], "invalid");
+        assert!(
+            body["detail"]
+                .as_str()
+                .expect("detail")
+                .contains("between 60 and 604800")
+        );
+    }
+    let (status, body) =
+        issue(json!({"client_id": "bob", "roles": ["reader", "ops"], "lifetime_seconds": 60}))
+            .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["error"], "forbidden");
+    assert!(body["detail"].as_str().expect("detail").contains("subset"));
+    let (status, body) =
+        issue(json!({"client_id": "nobody", "roles": [], "lifetime_seconds": 60})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"], "not_found");
+
+    let (_, page) = app
+        .call(
+            "GET",
+            "/auth/tokens?include_expired=true",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        jtis(&page).len(),
+        1,
+        "no refused request left a token behind"
+    );
+}
+
+/// A registry that cannot be reached.
+struct DownStore;
+
+#[async_trait]
+impl TokenStore for DownStore {
+    async fn record_token(&self, _: TokenRecord) -> ManageResult<()> {
+        Err(ManageError::Unavailable("connection refused".into()))
+    }
+    async fn list_tokens(
+        &self,
+        _: &TokenFilter,
+        _: i64,
+        _: Page,
+    ) -> ManageResult<Vec<TokenRecord>> {
+        Err(ManageError::Unavailable("connection refused".into()))
+    }
+    async fn revoke_tokens(&self, _: &TokenFilter, _: i64) -> ManageResult<u64> {
+        Err(ManageError::Unavailable("connection refused".into()))
+    }
+    async fn revoke_client_tokens(&self, _: &str, _: i64) -> ManageResult<()> {
+        Err(ManageError::Unavailable("connection refused".into()))
+    }
+    async fn delete_expired(&self, _: i64) -> ManageResult<u64> {
+        Err(ManageError::Unavailable("connection refused".into()))
+    }
+}
+
+#[tokio::test]
+async fn a_registry_that_fails_refuses_the_login_with_503_and_no_token() {
+    let app = app_with(Some(Arc::new(DownStore)), Arc::new(MemoryTokenStore::new()));
+    let resp = app
+        .cli
+        .post("/auth/token")
+        .body_json(&json!({"username": "alice", "password": "alice-pw"}))
+        .send()
+        .await;
+    resp.assert_status(StatusCode::SERVICE_UNAVAILABLE);
+    let body = json_of(resp).await;
+    assert!(body.get("access_token").is_none(), "{body}");
+}
+
+#[tokio::test]
+async fn without_a_registry_the_token_routes_answer_501() {
+    let app = app_with(None, Arc::new(MemoryTokenStore::new()));
+    let alice = app.login("alice").await;
+    let (status, body) = app
+        .call("GET", "/auth/tokens/mine", Some(&alice), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_IMPLEMENTED);
+    assert_eq!(body["error"], "unsupported");
+}
