@@ -88,7 +88,8 @@ pub trait DynProvider: Send + Sync + 'static {
     /// The provider's name.
     fn name(&self) -> &str;
 
-    /// The JSON Schema of one of its packages.
+    /// The schema of one of its packages, as an OpenAPI 3.0 schema object
+    /// (see [`schema_of`]).
     fn package_schema(&self, kind: PackageKind) -> Value;
 
     /// Checks a login package; see [`AuthProvider::authenticate`].
@@ -165,9 +166,16 @@ pub fn parse_package<T: DeserializeOwned>(package: Value) -> ManageResult<T> {
     })
 }
 
-/// The JSON Schema of `T`, as a JSON value.
+/// The schema of `T` as an OpenAPI 3.0 schema object: self-contained
+/// (subschemas inlined), `nullable` for optional values, no `$schema`.
 pub fn schema_of<T: JsonSchema>() -> Value {
-    serde_json::to_value(schemars::schema_for!(T)).unwrap_or(Value::Null)
+    let generator = schemars::generate::SchemaSettings::openapi3()
+        .with(|s| {
+            s.inline_subschemas = true;
+            s.meta_schema = None;
+        })
+        .into_generator();
+    serde_json::to_value(generator.into_root_schema_for::<T>()).unwrap_or(Value::Null)
 }
 
 #[async_trait]

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use auth_core::dyn_provider::DynProvider;
 use auth_core::session::TokenService;
 use auth_core::{
     AuthContext, AuthError, AuthResult, Channel, Credential, PermissionSet, Pipeline, Principal,
@@ -62,6 +63,7 @@ struct Inner {
     user_id_header: HeaderName,
     responses: Arc<Responses>,
     tokens: Option<Arc<TokenService>>,
+    provider: Option<Arc<dyn DynProvider>>,
     permissions: PermissionSet,
     openapi: SchemeConfig,
 }
@@ -110,6 +112,7 @@ impl PoemAuth {
                 user_id_header: HeaderName::from_static(DEFAULT_USER_ID_HEADER),
                 responses: Arc::new(Responses::default()),
                 tokens: None,
+                provider: None,
                 permissions: PermissionSet::full(),
                 openapi,
             }),
@@ -130,6 +133,7 @@ impl PoemAuth {
             forbidden_status: StatusCode::FORBIDDEN,
             forbidden_body: default_body(),
             tokens: None,
+            provider: None,
             permissions: PermissionSet::full(),
             ws_refused_status: StatusCode::FORBIDDEN,
             basic_realm: None,
@@ -339,6 +343,11 @@ impl PoemAuth {
         self.inner.tokens.as_ref()
     }
 
+    /// The identity provider, when one is configured.
+    pub fn provider(&self) -> Option<&Arc<dyn DynProvider>> {
+        self.inner.provider.as_ref()
+    }
+
     /// The token routes as a poem-openapi API, to include in your
     /// `OpenApiService` so the spec documents them.
     pub fn token_api(&self) -> TokenApi {
@@ -360,12 +369,13 @@ impl PoemAuth {
     /// | `GET /me` | the caller's principal |
     /// | `GET /available-permissions` | every resource and its permissions |
     /// | `GET /.well-known/jwks.json` | the public signing keys |
+    /// | `/users`, `/register`, `/login` | user management on the identity provider (see [`users`](crate::users)) |
     ///
     /// Without a token service ([`PoemAuthBuilder::token_service`]) the
     /// token, revoke and logout routes answer 501.
     pub fn routes(&self) -> poem::Route {
         let service =
-            poem_openapi::OpenApiService::new(self.token_api(), "auth", env!("CARGO_PKG_VERSION"));
+            poem_openapi::OpenApiService::new((self.token_api(), self.users_api()), "auth", env!("CARGO_PKG_VERSION"));
         poem::Route::new().nest("/", service)
     }
 
@@ -438,6 +448,7 @@ pub struct PoemAuthBuilder {
     forbidden_status: StatusCode,
     forbidden_body: serde_json::Value,
     tokens: Option<Arc<TokenService>>,
+    provider: Option<Arc<dyn DynProvider>>,
     permissions: PermissionSet,
     ws_refused_status: StatusCode,
     basic_realm: Option<String>,
@@ -624,6 +635,15 @@ impl PoemAuthBuilder {
         self
     }
 
+    /// The identity provider behind the user-management routes (see
+    /// [`users`](crate::users)) and behind the username/password login of
+    /// `POST /token`, which then checks credentials with the provider
+    /// instead of the token service's user store.
+    pub fn provider(mut self, provider: Arc<dyn DynProvider>) -> Self {
+        self.provider = Some(provider);
+        self
+    }
+
     /// What `GET /available-permissions` lists (default: every default
     /// permission on every default resource).
     pub fn available_permissions(mut self, permissions: PermissionSet) -> Self {
@@ -699,6 +719,7 @@ impl PoemAuthBuilder {
                 },
                 user_id_header,
                 tokens: self.tokens,
+                provider: self.provider,
                 permissions: self.permissions,
                 responses: Arc::new(Responses {
                     unauthorized_status: self.unauthorized_status,

@@ -14,6 +14,7 @@ mod rejection;
 mod requires;
 pub mod routes;
 mod trace;
+pub mod users;
 mod websocket;
 
 pub use auth::{
@@ -27,6 +28,7 @@ pub use openapi::{ApiAuth, DEFAULT_TOKEN_URL, OptionalApiAuth, SchemeNames};
 pub use rejection::AuthRejection;
 pub use routes::TokenApi;
 pub use trace::{MaskedTracing, MaskedTracingEndpoint};
+pub use users::UsersApi;
 pub use websocket::WsAuthenticated;
 
 /// The framework-free core, re-exported so one dependency is enough.
