@@ -830,7 +830,7 @@ mod tests {
             panic!("generated expected");
         };
         assert!(password.expose_secret().len() >= 20);
-        let admin = p.get_client(&id).await.expect("admin");
+        let admin = DynProvider::get_client(&p, &id).await.expect("admin");
         assert_eq!(admin.roles, BTreeSet::from([ADMIN_ROLE.to_owned()]));
         assert_eq!(
             admin.extra["permissions"],
