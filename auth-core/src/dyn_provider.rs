@@ -114,8 +114,11 @@ pub trait DynProvider: Send + Sync + 'static {
     async fn delete_client(&self, client_id: &str) -> ManageResult<()>;
 
     /// See [`AuthProvider::add_roles`].
-    async fn add_roles(&self, client_id: &str, roles: &BTreeSet<String>)
-    -> ManageResult<ClientData>;
+    async fn add_roles(
+        &self,
+        client_id: &str,
+        roles: &BTreeSet<String>,
+    ) -> ManageResult<ClientData>;
 
     /// See [`AuthProvider::delete_roles`].
     async fn delete_roles(

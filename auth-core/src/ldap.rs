@@ -231,14 +231,19 @@ impl LdapProvider {
         let url = settings.url.to_ascii_lowercase();
         let tls_url = url.starts_with("ldaps://");
         if !tls_url && !url.starts_with("ldap://") {
-            return bad(format!("url `{}` is not ldap:// nor ldaps://", settings.url));
+            return bad(format!(
+                "url `{}` is not ldap:// nor ldaps://",
+                settings.url
+            ));
         }
         if tls_url && settings.starttls {
             return bad("starttls is for ldap:// URLs; ldaps:// is TLS already".into());
         }
         match (&settings.user_dn, &settings.user_base) {
             (None, None) => {
-                return bad("set user_dn (bind as the user) or user_base (search, then bind)".into());
+                return bad(
+                    "set user_dn (bind as the user) or user_base (search, then bind)".into(),
+                );
             }
             (Some(t), _) if !t.contains("{username}") => {
                 return bad("user_dn must contain {username}".into());
@@ -392,7 +397,12 @@ impl LdapProvider {
     }
 
     /// The client of an entry: its username, groups and roles.
-    async fn client_of(&self, ldap: &mut Ldap, entry: &Entry, username: &str) -> ManageResult<ClientData> {
+    async fn client_of(
+        &self,
+        ldap: &mut Ldap,
+        entry: &Entry,
+        username: &str,
+    ) -> ManageResult<ClientData> {
         let mut groups: BTreeSet<String> = BTreeSet::new();
         if let Some(attr) = &self.settings.group_attribute {
             let values = entry
@@ -455,7 +465,12 @@ impl LdapProvider {
         roles
     }
 
-    async fn login(&self, ldap: &mut Ldap, username: &str, password: &str) -> ManageResult<ClientData> {
+    async fn login(
+        &self,
+        ldap: &mut Ldap,
+        username: &str,
+        password: &str,
+    ) -> ManageResult<ClientData> {
         let dn = match &self.settings.user_dn {
             Some(template) => template.replace("{username}", &ldap3::dn_escape(username)),
             None => {
@@ -515,7 +530,8 @@ fn unavailable(e: LdapError) -> ManageError {
 fn tls_config(path: &std::path::Path) -> ManageResult<Arc<rustls::ClientConfig>> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
-    let bad = |m: String| ManageError::Misconfigured(format!("ldap ca_file {}: {m}", path.display()));
+    let bad =
+        |m: String| ManageError::Misconfigured(format!("ldap ca_file {}: {m}", path.display()));
     let mut roots = rustls::RootCertStore::empty();
     let certs = CertificateDer::pem_file_iter(path).map_err(|e| bad(e.to_string()))?;
     for cert in certs {
@@ -557,7 +573,9 @@ impl AuthProvider for LdapProvider {
             return Err(ManageError::Unauthenticated);
         }
         let mut ldap = self.connect().await?;
-        let outcome = self.login(&mut ldap, &package.username, &package.password).await;
+        let outcome = self
+            .login(&mut ldap, &package.username, &package.password)
+            .await;
         let _ = ldap.unbind().await;
         outcome
     }
@@ -596,7 +614,9 @@ impl AuthProvider for LdapProvider {
         let outcome = async {
             self.bind_service(&mut ldap).await?;
             let filter = self.settings.user_filter.replace("{username}", "*");
-            let entries = self.search(&mut ldap, &base, Scope::Subtree, &filter).await?;
+            let entries = self
+                .search(&mut ldap, &base, Scope::Subtree, &filter)
+                .await?;
             let mut clients = Vec::with_capacity(entries.len());
             for entry in &entries {
                 let name = entry
@@ -644,7 +664,10 @@ mod tests {
         assert!(LdapProvider::new(s).is_err());
         let mut s = settings();
         s.bind_dn = Some("cn=svc,dc=x".into());
-        assert!(LdapProvider::new(s).is_err(), "a service account needs its password");
+        assert!(
+            LdapProvider::new(s).is_err(),
+            "a service account needs its password"
+        );
         let mut s = settings();
         s.url = "ldaps://x".into();
         s.starttls = true;
@@ -655,7 +678,8 @@ mod tests {
     #[test]
     fn groups_map_to_roles_by_dn_or_cn() {
         let mut s = settings();
-        s.roles.insert("admins".into(), BTreeSet::from(["admin".into()]));
+        s.roles
+            .insert("admins".into(), BTreeSet::from(["admin".into()]));
         s.roles.insert(
             "CN=Staff,OU=Groups,DC=X".into(),
             BTreeSet::from(["reader".into()]),

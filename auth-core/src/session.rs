@@ -16,8 +16,8 @@ use crate::error::{AuthError, AuthResult};
 use crate::jwt::{
     Clock, IssuedToken, JwtValidator, SystemClock, TokenIssuer, Validation, random_id,
 };
-use crate::password::PasswordHasher;
 use crate::manage::ManageError;
+use crate::password::PasswordHasher;
 use crate::principal::{AuthMethod, Principal, RoleMap};
 use crate::provider::ClientData;
 use crate::revocation::MemoryRevocations;

@@ -195,11 +195,7 @@ impl MemoryUserStore {
     }
 
     /// Changes the user with this id in one step under the write lock.
-    fn modify(
-        &self,
-        id: &str,
-        change: impl FnOnce(&mut UserRecord),
-    ) -> ManageResult<UserRecord> {
+    fn modify(&self, id: &str, change: impl FnOnce(&mut UserRecord)) -> ManageResult<UserRecord> {
         let mut users = self.write_admin()?;
         let user = users
             .values_mut()
@@ -379,14 +375,25 @@ mod admin_tests {
         for name in ["cy", "ann", "bob", "dee"] {
             store.create_user(new_user(name)).await.expect("user");
         }
-        let dee = store.find_by_username("dee").await.expect("ok").expect("dee");
+        let dee = store
+            .find_by_username("dee")
+            .await
+            .expect("ok")
+            .expect("dee");
         store
             .remove_roles(&dee.id, &BTreeSet::from(["reader".to_owned()]))
             .await
             .expect("removed");
-        let names = |users: Vec<UserRecord>| users.into_iter().map(|u| u.username).collect::<Vec<_>>();
+        let names =
+            |users: Vec<UserRecord>| users.into_iter().map(|u| u.username).collect::<Vec<_>>();
         let all = store
-            .list_users(&UserFilter::default(), Page { offset: 1, limit: 2 })
+            .list_users(
+                &UserFilter::default(),
+                Page {
+                    offset: 1,
+                    limit: 2,
+                },
+            )
             .await
             .expect("list");
         assert_eq!(names(all), ["bob", "cy"]);
@@ -394,7 +401,10 @@ mod admin_tests {
             role: Some("reader".into()),
             ..UserFilter::default()
         };
-        let readers = store.list_users(&readers, Page::default()).await.expect("list");
+        let readers = store
+            .list_users(&readers, Page::default())
+            .await
+            .expect("list");
         assert_eq!(names(readers), ["ann", "bob", "cy"]);
     }
 
@@ -402,8 +412,14 @@ mod admin_tests {
     async fn unknown_ids_are_not_found() {
         let store = MemoryUserStore::default();
         let roles = BTreeSet::new();
-        assert!(matches!(store.delete_user("x").await, Err(ManageError::NotFound(_))));
-        assert!(matches!(store.add_roles("x", &roles).await, Err(ManageError::NotFound(_))));
+        assert!(matches!(
+            store.delete_user("x").await,
+            Err(ManageError::NotFound(_))
+        ));
+        assert!(matches!(
+            store.add_roles("x", &roles).await,
+            Err(ManageError::NotFound(_))
+        ));
         assert!(matches!(
             store.update_user("x", UserUpdate::default()).await,
             Err(ManageError::NotFound(_))

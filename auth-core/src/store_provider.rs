@@ -223,10 +223,9 @@ impl std::fmt::Debug for AdminSeed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Existing => f.write_str("Existing"),
-            Self::FromEnvironment { id } => f
-                .debug_struct("FromEnvironment")
-                .field("id", id)
-                .finish(),
+            Self::FromEnvironment { id } => {
+                f.debug_struct("FromEnvironment").field("id", id).finish()
+            }
             Self::Generated { id, .. } => f
                 .debug_struct("Generated")
                 .field("id", id)
@@ -375,9 +374,8 @@ impl StoreProvider {
         }
         let (password, generated) = match password.filter(|p| !p.is_empty()) {
             Some(p) => {
-                self.check_password(&p).map_err(|e| {
-                    ManageError::Misconfigured(format!("{env_var}: {e}"))
-                })?;
+                self.check_password(&p)
+                    .map_err(|e| ManageError::Misconfigured(format!("{env_var}: {e}")))?;
                 (p, false)
             }
             None => (generate_password()?, true),
@@ -501,7 +499,10 @@ impl AuthProvider for StoreProvider {
         let user = self.store.find_by_username(&package.username).await?;
         let ok = self
             .hasher
-            .verify(package.password, user.as_ref().map(|u| u.password_hash.clone()))
+            .verify(
+                package.password,
+                user.as_ref().map(|u| u.password_hash.clone()),
+            )
             .await?;
         match user {
             Some(user) if ok && user.enabled => Ok(client_of(&user)),
@@ -630,9 +631,7 @@ impl AuthProvider for StoreProvider {
         let password_hash = match package.password {
             Some(new) => {
                 let current = package.current_password.ok_or_else(|| {
-                    ManageError::Invalid(
-                        "current_password: required to set a new password".into(),
-                    )
+                    ManageError::Invalid("current_password: required to set a new password".into())
                 })?;
                 let ok = self
                     .hasher
@@ -803,9 +802,7 @@ mod tests {
         let p = provider();
         let ann = with_ann(&p).await;
         let id = ann.client_id.as_str();
-        let change = |current: Option<&str>| {
-            json!({"current_password": current, "password": "new-ann-password"})
-        };
+        let change = |current: Option<&str>| json!({"current_password": current, "password": "new-ann-password"});
         for bad in [None, Some("wrong-password")] {
             let err = DynProvider::client_self_update(&p, id, change(bad))
                 .await
@@ -822,10 +819,7 @@ mod tests {
     #[tokio::test]
     async fn seeding_uses_the_given_password_or_generates_a_long_one_once() {
         let p = provider();
-        let seed = p
-            .seed_admin_with("X_ADMIN", None)
-            .await
-            .expect("seeded");
+        let seed = p.seed_admin_with("X_ADMIN", None).await.expect("seeded");
         let AdminSeed::Generated { password, id } = seed else {
             panic!("generated expected");
         };
@@ -846,8 +840,14 @@ mod tests {
         ));
 
         let other = provider();
-        let other_seed = other.seed_admin_with("X_ADMIN", None).await.expect("seeded");
-        let AdminSeed::Generated { password: other_pw, .. } = other_seed else {
+        let other_seed = other
+            .seed_admin_with("X_ADMIN", None)
+            .await
+            .expect("seeded");
+        let AdminSeed::Generated {
+            password: other_pw, ..
+        } = other_seed
+        else {
             panic!("generated expected");
         };
         assert_ne!(other_pw.expose_secret(), password.expose_secret());

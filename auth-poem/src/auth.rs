@@ -374,8 +374,11 @@ impl PoemAuth {
     /// Without a token service ([`PoemAuthBuilder::token_service`]) the
     /// token, revoke and logout routes answer 501.
     pub fn routes(&self) -> poem::Route {
-        let service =
-            poem_openapi::OpenApiService::new((self.token_api(), self.users_api()), "auth", env!("CARGO_PKG_VERSION"));
+        let service = poem_openapi::OpenApiService::new(
+            (self.token_api(), self.users_api()),
+            "auth",
+            env!("CARGO_PKG_VERSION"),
+        );
         poem::Route::new().nest("/", service)
     }
 

@@ -249,7 +249,7 @@ pub(crate) struct SchemeConfig {
     basic: Option<&'static str>,
     oauth2: &'static str,
     api_key_header: &'static str,
-    token_url: &'static str,
+    pub(crate) token_url: &'static str,
 }
 
 impl SchemeConfig {

@@ -247,22 +247,22 @@ impl TokenApi {
                 }
             }
             .map_err(|e| match e {
-                    LoginError::Throttled { retry_after } => Ok(TokenAnswer::TooManyRequests(
-                        Json(OAuthError {
-                            error: "slow_down".into(),
-                        }),
-                        retry_after,
-                    )),
-                    LoginError::InvalidCredentials => Err(None),
-                    LoginError::Other(e) => Err(Some(e)),
-                }),
+                LoginError::Throttled { retry_after } => Ok(TokenAnswer::TooManyRequests(
+                    Json(OAuthError {
+                        error: "slow_down".into(),
+                    }),
+                    retry_after,
+                )),
+                LoginError::InvalidCredentials => Err(None),
+                LoginError::Other(e) => Err(Some(e)),
+            }),
             Grant::Refresh(token) => service
                 .refresh_with(&token, provider.map(|p| &**p))
                 .await
                 .map_err(|e| match e {
-                AuthError::InvalidCredentials | AuthError::MissingCredentials => Err(None),
-                other => Err(Some(other)),
-            }),
+                    AuthError::InvalidCredentials | AuthError::MissingCredentials => Err(None),
+                    other => Err(Some(other)),
+                }),
         };
         match outcome {
             Ok(pair) => Ok(Self::answer(pair)),

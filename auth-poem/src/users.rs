@@ -315,7 +315,11 @@ impl UsersApi {
     /// `POST /token` does. Wrong credentials get the configured 401
     /// refusal, whatever was wrong; repeated failures are throttled (429).
     #[oai(path = "/login", method = "post")]
-    async fn login(&self, req: &Request, package: Json<Value>) -> poem::Result<Json<TokenResponse>> {
+    async fn login(
+        &self,
+        req: &Request,
+        package: Json<Value>,
+    ) -> poem::Result<Json<TokenResponse>> {
         let provider = self.provider()?;
         let Some(service) = self.auth.token_service() else {
             return Err(ManageFailure::NotImplemented(body(
@@ -434,11 +438,17 @@ impl PoemAuth {
         requires::spec::apply(&mut theirs, &requires::spec::collect::<UsersApi>());
         for (path, method, kind) in PACKAGE_ROUTES {
             let pointer = format!(
-                "/paths/{}/{method}/requestBody/content/application~1json/schema",
+                "/paths/{}/{method}/requestBody/content",
                 path.replace('/', "~1")
             );
-            if let Some(schema) = theirs.pointer_mut(&pointer) {
-                *schema = provider.package_schema(kind);
+            let media = theirs
+                .pointer_mut(&pointer)
+                .and_then(Value::as_object_mut)
+                .into_iter()
+                .flat_map(|content| content.values_mut())
+                .filter_map(Value::as_object_mut);
+            for media in media {
+                media.insert("schema".into(), provider.package_schema(kind));
             }
         }
         merge(spec, &theirs, prefix);
@@ -452,7 +462,9 @@ fn merge(spec: &mut Value, theirs: &Value, prefix: &str) {
         return;
     };
     if let (Some(paths), Some(new)) = (
-        root.entry("paths").or_insert_with(|| json!({})).as_object_mut(),
+        root.entry("paths")
+            .or_insert_with(|| json!({}))
+            .as_object_mut(),
         theirs.get("paths").and_then(Value::as_object),
     ) {
         for (path, item) in new {
@@ -473,14 +485,20 @@ fn merge(spec: &mut Value, theirs: &Value, prefix: &str) {
             .as_object_mut()
             .map(|c| c.entry("schemas").or_insert_with(|| json!({})))
             .and_then(Value::as_object_mut),
-        theirs.pointer("/components/schemas").and_then(Value::as_object),
+        theirs
+            .pointer("/components/schemas")
+            .and_then(Value::as_object),
     ) {
         for (name, schema) in new {
-            schemas.entry(name.clone()).or_insert_with(|| schema.clone());
+            schemas
+                .entry(name.clone())
+                .or_insert_with(|| schema.clone());
         }
     }
     if let (Some(tags), Some(new)) = (
-        root.entry("tags").or_insert_with(|| json!([])).as_array_mut(),
+        root.entry("tags")
+            .or_insert_with(|| json!([]))
+            .as_array_mut(),
         theirs.get("tags").and_then(Value::as_array),
     ) {
         for tag in new {

@@ -100,10 +100,8 @@ impl Slapd {
             eprintln!("skipping {name}: slapd is not installed; run `sudo bash .ci/setup-ldap`");
             return None;
         }
-        let dir = std::env::temp_dir().join(format!(
-            "poem-auth-slapd-{}-{name}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("poem-auth-slapd-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("db")).expect("temp dir");
         let conf = dir.join("slapd.conf");
@@ -182,7 +180,8 @@ impl Slapd {
 
     /// Bind as the user with a DN template; groups found by a group search.
     fn bind_settings(&self) -> LdapSettings {
-        let mut s = LdapSettings::bind_as_user(self.url(), "uid={username},ou=people,dc=example,dc=org");
+        let mut s =
+            LdapSettings::bind_as_user(self.url(), "uid={username},ou=people,dc=example,dc=org");
         s.group_base = Some("ou=groups,dc=example,dc=org".into());
         s.roles.insert("admins".into(), ["admin".to_owned()].into());
         s.roles.insert(
@@ -333,15 +332,24 @@ async fn search_then_bind_with_a_service_account_finds_users_and_refreshes_sessi
     settings.user_base = Some("ou=people,dc=example,dc=org".into());
     settings.bind_dn = Some(ROOT_DN.into());
     let refused = LdapProvider::new(settings.clone()).expect_err("no password variable");
-    assert!(refused.to_string().contains("bind_password_env"), "{refused}");
+    assert!(
+        refused.to_string().contains("bind_password_env"),
+        "{refused}"
+    );
     settings.bind_password_env = Some("POEM_AUTH_TEST_UNSET_VARIABLE".into());
-    assert!(LdapProvider::new(settings.clone()).is_err(), "the variable is unset");
+    assert!(
+        LdapProvider::new(settings.clone()).is_err(),
+        "the variable is unset"
+    );
     let provider = LdapProvider::with_service_password(settings, SecretString::from(ROOT_PASSWORD))
         .expect("service account");
     let provider: Arc<dyn DynProvider> = Arc::new(provider);
 
     let alice = provider.get_client("alice").await.expect("found");
-    assert_eq!(alice.roles, ["admin".to_owned(), "reader".to_owned()].into());
+    assert_eq!(
+        alice.roles,
+        ["admin".to_owned(), "reader".to_owned()].into()
+    );
     assert_eq!(alice.extra["dn"], "uid=alice,ou=people,dc=example,dc=org");
     assert!(matches!(
         provider.get_client("mallory").await,
@@ -391,7 +399,12 @@ async fn capabilities_ldap_lacks_answer_501_through_the_routes() {
     create.assert_status(StatusCode::NOT_IMPLEMENTED);
     let body = json_of(create).await;
     assert_eq!(body["error"], "not_implemented");
-    assert!(body["detail"].as_str().is_some_and(|d| d.contains("create_client")), "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("create_client")),
+        "{body}"
+    );
     // Without a service account or user_base, looking a user up is not possible.
     cli.get("/auth/users/alice")
         .header("authorization", format!("Bearer {token}"))

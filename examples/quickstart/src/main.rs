@@ -110,7 +110,11 @@ async fn app(
     );
     let provider = StoreProvider::new(users, hasher).with_sessions(tokens.clone());
     match admin_password {
-        Some(password) => provider.seed_admin_with(ADMIN_PASSWORD_VAR, Some(password)).await?,
+        Some(password) => {
+            provider
+                .seed_admin_with(ADMIN_PASSWORD_VAR, Some(password))
+                .await?
+        }
         None => provider.seed_admin(ADMIN_PASSWORD_VAR).await?,
     };
 

@@ -90,7 +90,10 @@ fn admin_password_from_the_environment_logs_in_and_nothing_is_printed() {
         app.login("admin", "an-admin-password-from-env"),
         "HTTP/1.1 200 OK"
     );
-    assert_eq!(app.login("admin", "wrong-password"), "HTTP/1.1 401 Unauthorized");
+    assert_eq!(
+        app.login("admin", "wrong-password"),
+        "HTTP/1.1 401 Unauthorized"
+    );
     let stderr = app.stop();
     assert!(!stderr.contains("generated"), "{stderr}");
     assert!(!stderr.contains("an-admin-password-from-env"), "{stderr}");
