@@ -363,11 +363,17 @@ mod tests {
             .send()
             .await;
         resp.assert_status_is_ok();
+        let resp = cli
+            .get("/me")
+            .header("authorization", format!("Bearer {token}"))
+            .send()
+            .await;
+        resp.assert_status_is_ok();
         resp.json()
             .await
             .value()
             .object()
-            .get("user")
+            .get("name")
             .assert_string("admin");
         cli.post("/auth/token")
             .body_json(&json!({"username": "admin", "password": "wrong"}))
