@@ -10,22 +10,27 @@ pub mod apikey;
 pub mod basic;
 pub mod context;
 pub mod credential;
+pub mod dyn_provider;
 pub mod error;
 pub mod handler;
 pub mod handler_config;
 pub mod handler_settings;
 pub mod hooks;
 pub mod jwt;
+#[cfg(feature = "ldap")]
+pub mod ldap;
 pub mod manage;
 pub mod password;
 pub mod permission;
 pub mod pipeline;
 pub mod principal;
 pub mod provider;
+pub mod provider_settings;
 pub mod revocation;
 pub mod session;
 pub mod settings;
 pub mod store;
+pub mod store_provider;
 pub mod throttle;
 
 pub use apikey::{ApiKeyHandler, ApiKeyHandlerBuilder, DEFAULT_USER_ID};

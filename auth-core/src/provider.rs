@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::manage::{ManageError, ManageResult, Page};
+use crate::manage::{ManageError, ManageResult, Page, UserFilter};
 
 /// A client (user) as a provider describes it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -175,4 +175,78 @@ pub trait AuthProvider: Send + Sync + 'static {
         let _ = client_id;
         Err(ManageError::Unsupported("get_client"))
     }
+
+    /// Lists the clients matching every set field of `filter`.
+    ///
+    /// The default serves a role-only filter with
+    /// [`list_clients`](Self::list_clients); for the username and enabled
+    /// filters it reads [`list_clients`](Self::list_clients) page by page
+    /// (at most [`SCAN_LIMIT`] clients) and keeps the matches, comparing
+    /// with `client_id` or the `username` of `extra`, and the `enabled` of
+    /// `extra` (a client without one counts as enabled). Providers that can
+    /// filter at the source override it.
+    async fn search_clients(
+        &self,
+        filter: &UserFilter,
+        page: Page,
+    ) -> ManageResult<Vec<ClientData>> {
+        if filter.username_contains.is_none() && filter.enabled.is_none() {
+            return self.list_clients(filter.role.as_deref(), page).await;
+        }
+        let limit = page.capped_limit() as usize;
+        let mut skip = usize::try_from(page.offset).unwrap_or(usize::MAX);
+        let mut found = Vec::new();
+        let mut scanned: u64 = 0;
+        while found.len() < limit && scanned < SCAN_LIMIT {
+            let batch = self
+                .list_clients(
+                    filter.role.as_deref(),
+                    Page {
+                        offset: scanned,
+                        limit: Page::MAX_LIMIT,
+                    },
+                )
+                .await?;
+            let len = batch.len();
+            scanned += len as u64;
+            for client in batch.into_iter().filter(|c| client_matches(c, filter)) {
+                if skip > 0 {
+                    skip -= 1;
+                } else if found.len() < limit {
+                    found.push(client);
+                }
+            }
+            if len < Page::MAX_LIMIT as usize {
+                break;
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// The most clients the default [`AuthProvider::search_clients`] reads.
+pub const SCAN_LIMIT: u64 = 10_000;
+
+/// Whether a client matches a filter, by its `client_id` or `extra.username`,
+/// its roles and its `extra.enabled` (absent: enabled).
+pub fn client_matches(client: &ClientData, filter: &UserFilter) -> bool {
+    let name_ok = filter.username_contains.as_deref().is_none_or(|part| {
+        client.client_id.contains(part)
+            || client
+                .extra
+                .get("username")
+                .and_then(Value::as_str)
+                .is_some_and(|u| u.contains(part))
+    });
+    let role_ok = filter
+        .role
+        .as_deref()
+        .is_none_or(|role| client.roles.contains(role));
+    let enabled = client
+        .extra
+        .get("enabled")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    let enabled_ok = filter.enabled.is_none_or(|want| want == enabled);
+    name_ok && role_ok && enabled_ok
 }

@@ -11,12 +11,15 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::credential::looks_like_jwt;
+use crate::dyn_provider::DynProvider;
 use crate::error::{AuthError, AuthResult};
 use crate::jwt::{
     Clock, IssuedToken, JwtValidator, SystemClock, TokenIssuer, Validation, random_id,
 };
+use crate::manage::ManageError;
 use crate::password::PasswordHasher;
 use crate::principal::{AuthMethod, Principal, RoleMap};
+use crate::provider::ClientData;
 use crate::revocation::MemoryRevocations;
 use crate::store::{UserRecord, UserStore};
 use crate::throttle::LoginThrottle;
@@ -394,9 +397,67 @@ impl TokenService {
         }
     }
 
+    /// Mints a token pair for a client an identity provider authenticates:
+    /// `authenticate` runs only when (`username`, `client_addr`) is not
+    /// throttled, and its failure counts as a failed login.
+    ///
+    /// The tokens carry the client's id as `sub`, its roles (expanded by the
+    /// role map), and the permissions in `extra.permissions` when the
+    /// provider gives them. A client whose `extra.enabled` is `false` is
+    /// refused like a wrong password. Refresh such sessions with
+    /// [`refresh_with`](Self::refresh_with), naming the provider.
+    pub async fn login_client<F>(
+        &self,
+        username: &str,
+        client_addr: &str,
+        authenticate: F,
+    ) -> Result<TokenPair, LoginError>
+    where
+        F: std::future::Future<Output = Result<ClientData, LoginError>> + Send,
+    {
+        let now = self.clock.now();
+        if let Err(retry_after) = self.throttle.check(username, client_addr, now) {
+            return Err(LoginError::Throttled { retry_after });
+        }
+        match authenticate.await {
+            Ok(client) if client_enabled(&client) => {
+                self.throttle.record_success(username, client_addr);
+                let family = random_id()?;
+                let principal = principal_of_client(&client);
+                Ok(self
+                    .mint_principal(
+                        principal,
+                        &family,
+                        now,
+                        now.saturating_add(self.policy.absolute_secs),
+                    )
+                    .await?)
+            }
+            Ok(_) | Err(LoginError::InvalidCredentials) => {
+                self.throttle.record_failure(username, client_addr, now);
+                Err(LoginError::InvalidCredentials)
+            }
+            Err(other) => Err(other),
+        }
+    }
+
     /// Exchanges a refresh token for a new pair, rotating it. A token used
     /// twice revokes its family (RFC 9700 reuse detection).
     pub async fn refresh(&self, refresh_token: &str) -> AuthResult<TokenPair> {
+        self.refresh_with(refresh_token, None).await
+    }
+
+    /// [`refresh`](Self::refresh), looking the session's client up in
+    /// `provider` when one is given (sessions begun with
+    /// [`login_client`](Self::login_client)) instead of the user store. A
+    /// client the provider no longer knows, has disabled, or cannot look
+    /// up ([`get_client`](DynProvider::get_client) unsupported) ends the
+    /// session: the client logs in again.
+    pub async fn refresh_with(
+        &self,
+        refresh_token: &str,
+        provider: Option<&dyn DynProvider>,
+    ) -> AuthResult<TokenPair> {
         let now = self.clock.now();
         let successor = new_refresh_token()?;
         let rotation = self
@@ -416,15 +477,31 @@ impl TokenService {
             }
             Rotation::Invalid => return Err(AuthError::InvalidCredentials),
         };
-        let user = match self.users.find_by_id(&record.user_id).await? {
-            Some(user) if user.enabled => user,
-            _ => {
-                self.refresh.revoke_family(&record.family).await?;
-                return Err(AuthError::InvalidCredentials);
-            }
+        let principal = match provider {
+            None => match self.users.find_by_id(&record.user_id).await? {
+                Some(user) if user.enabled => principal_of_user(&user),
+                _ => None,
+            },
+            Some(provider) => match provider.get_client(&record.user_id).await {
+                Ok(client) if client_enabled(&client) => Some(principal_of_client(&client)),
+                Ok(_)
+                | Err(
+                    ManageError::NotFound(_)
+                    | ManageError::Unsupported(_)
+                    | ManageError::Unauthenticated
+                    | ManageError::Forbidden,
+                ) => None,
+                Err(other) => return Err(AuthError::Unavailable(other.to_string())),
+            },
         };
-        let access = self.issue_access(&user, &record.family)?;
-        self.record_issued(&user, &access, "refresh").await?;
+        let Some(principal) = principal else {
+            self.refresh.revoke_family(&record.family).await?;
+            return Err(AuthError::InvalidCredentials);
+        };
+        let (client_id, roles) = (principal.id.clone(), principal.roles.clone());
+        let access = self.issue_principal(principal, &record.family)?;
+        self.record_issued(&client_id, &roles, &access, "refresh")
+            .await?;
         Ok(TokenPair {
             access,
             refresh: successor,
@@ -507,10 +584,27 @@ impl TokenService {
         now: i64,
         family_expires_at: i64,
     ) -> AuthResult<TokenPair> {
-        let access = self.issue_access(user, family)?;
+        let Some(principal) = principal_of_user(user) else {
+            return Err(AuthError::InvalidCredentials);
+        };
+        self.mint_principal(principal, family, now, family_expires_at)
+            .await
+    }
+
+    async fn mint_principal(
+        &self,
+        principal: Principal,
+        family: &str,
+        now: i64,
+        family_expires_at: i64,
+    ) -> AuthResult<TokenPair> {
+        let user_id = principal.id.clone();
+        let roles = principal.roles.clone();
+        let access = self.issue_principal(principal, family)?;
         // Recorded before anything else is stored: a token the registry
         // does not know is never handed out.
-        self.record_issued(user, &access, "login").await?;
+        self.record_issued(&user_id, &roles, &access, "login")
+            .await?;
         let refresh = new_refresh_token()?;
         let expires_at = now
             .saturating_add(self.policy.sliding_secs)
@@ -520,7 +614,7 @@ impl TokenService {
                 hash_refresh_token(refresh.expose_secret()),
                 RefreshRecord {
                     family: family.to_owned(),
-                    user_id: user.id.clone(),
+                    user_id,
                     created_at: now,
                     expires_at,
                     family_expires_at,
@@ -535,11 +629,7 @@ impl TokenService {
         })
     }
 
-    fn issue_access(&self, user: &UserRecord, family: &str) -> AuthResult<IssuedToken> {
-        let mut p =
-            Principal::new(user.id.clone(), AuthMethod::Jwt).with_name(user.username.clone());
-        p.roles = user.roles.clone();
-        p.permissions = user.permissions.clone();
+    fn issue_principal(&self, mut p: Principal, family: &str) -> AuthResult<IssuedToken> {
         self.roles.expand(&mut p);
         let mut claims = serde_json::Map::new();
         claims.insert("sub".into(), p.id.clone().into());
@@ -556,6 +646,40 @@ impl TokenService {
         claims.insert("sid".into(), family.into());
         self.issuer.issue_claims(claims)
     }
+}
+
+/// The principal of a user's tokens; a disabled user has none.
+fn principal_of_user(user: &UserRecord) -> Option<Principal> {
+    if !user.enabled {
+        return None;
+    }
+    let mut p = Principal::new(user.id.clone(), AuthMethod::Jwt).with_name(user.username.clone());
+    p.roles = user.roles.clone();
+    p.permissions = user.permissions.clone();
+    Some(p)
+}
+
+/// Whether a provider's client may log in: unless `extra.enabled` is `false`.
+fn client_enabled(client: &ClientData) -> bool {
+    client.extra.get("enabled").and_then(|e| e.as_bool()) != Some(false)
+}
+
+/// The principal of a provider's client: its id, `extra.username` as name
+/// (else the id), its roles, and `extra.permissions` when they read as a
+/// permission set (otherwise none: roles alone grant then).
+fn principal_of_client(client: &ClientData) -> Principal {
+    let name = client
+        .extra
+        .get("username")
+        .and_then(|u| u.as_str())
+        .unwrap_or(&client.client_id)
+        .to_owned();
+    let mut p = Principal::new(client.client_id.clone(), AuthMethod::Jwt).with_name(name);
+    p.roles = client.roles.clone();
+    if let Some(permissions) = client.extra.get("permissions") {
+        p.permissions = serde_json::from_value(permissions.clone()).unwrap_or_default();
+    }
+    p
 }
 
 /// 256 random bits, base64url: not JWT-shaped, so it can never pass as an access token.

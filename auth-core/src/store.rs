@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AuthError, AuthResult};
+use crate::manage::{ManageError, ManageResult, NewUser, Page, UserAdmin, UserFilter, UserUpdate};
 use crate::password::PasswordHasher;
 use crate::permission::PermissionSet;
 
@@ -173,5 +174,255 @@ impl UserStore for MemoryUserStore {
             .values()
             .find(|u| u.id == id)
             .cloned())
+    }
+}
+
+impl MemoryUserStore {
+    fn read_admin(
+        &self,
+    ) -> ManageResult<std::sync::RwLockReadGuard<'_, HashMap<String, UserRecord>>> {
+        self.users
+            .read()
+            .map_err(|_| ManageError::Unavailable("user store lock poisoned".into()))
+    }
+
+    fn write_admin(
+        &self,
+    ) -> ManageResult<std::sync::RwLockWriteGuard<'_, HashMap<String, UserRecord>>> {
+        self.users
+            .write()
+            .map_err(|_| ManageError::Unavailable("user store lock poisoned".into()))
+    }
+
+    /// Changes the user with this id in one step under the write lock.
+    fn modify(&self, id: &str, change: impl FnOnce(&mut UserRecord)) -> ManageResult<UserRecord> {
+        let mut users = self.write_admin()?;
+        let user = users
+            .values_mut()
+            .find(|u| u.id == id)
+            .ok_or_else(|| ManageError::NotFound(format!("user {id}")))?;
+        change(user);
+        Ok(user.clone())
+    }
+}
+
+/// Every user of a [`MemoryUserStore`] created through [`UserAdmin`] gets a
+/// random id; those added with [`MemoryUserStore::add_user`] keep their
+/// username as id.
+#[async_trait]
+impl UserAdmin for MemoryUserStore {
+    async fn create_user(&self, user: NewUser) -> ManageResult<UserRecord> {
+        let id = crate::jwt::random_id()?;
+        let mut users = self.write_admin()?;
+        if users.contains_key(&user.username) {
+            return Err(ManageError::Conflict(format!(
+                "username `{}` is taken",
+                user.username
+            )));
+        }
+        let record = UserRecord {
+            id,
+            username: user.username,
+            password_hash: user.password_hash,
+            roles: user.roles,
+            permissions: user.permissions,
+            enabled: user.enabled,
+            extra: user.extra,
+        };
+        users.insert(record.username.clone(), record.clone());
+        Ok(record)
+    }
+
+    async fn list_users(&self, filter: &UserFilter, page: Page) -> ManageResult<Vec<UserRecord>> {
+        let users = self.read_admin()?;
+        let mut matching: Vec<&UserRecord> = users
+            .values()
+            .filter(|u| {
+                filter
+                    .username_contains
+                    .as_deref()
+                    .is_none_or(|part| u.username.contains(part))
+                    && filter.role.as_deref().is_none_or(|r| u.roles.contains(r))
+                    && filter.enabled.is_none_or(|e| u.enabled == e)
+            })
+            .collect();
+        matching.sort_by(|a, b| a.username.cmp(&b.username));
+        Ok(matching
+            .into_iter()
+            .skip(usize::try_from(page.offset).unwrap_or(usize::MAX))
+            .take(page.capped_limit() as usize)
+            .cloned()
+            .collect())
+    }
+
+    async fn update_user(&self, id: &str, update: UserUpdate) -> ManageResult<UserRecord> {
+        let mut users = self.write_admin()?;
+        let Some(old_name) = users
+            .values()
+            .find(|u| u.id == id)
+            .map(|u| u.username.clone())
+        else {
+            return Err(ManageError::NotFound(format!("user {id}")));
+        };
+        if let Some(name) = &update.username
+            && *name != old_name
+            && users.contains_key(name)
+        {
+            return Err(ManageError::Conflict(format!("username `{name}` is taken")));
+        }
+        let Some(mut user) = users.remove(&old_name) else {
+            return Err(ManageError::NotFound(format!("user {id}")));
+        };
+        if let Some(v) = update.username {
+            user.username = v;
+        }
+        if let Some(v) = update.password_hash {
+            user.password_hash = v;
+        }
+        if let Some(v) = update.roles {
+            user.roles = v;
+        }
+        if let Some(v) = update.permissions {
+            user.permissions = v;
+        }
+        if let Some(v) = update.enabled {
+            user.enabled = v;
+        }
+        if let Some(v) = update.extra {
+            user.extra = v;
+        }
+        users.insert(user.username.clone(), user.clone());
+        Ok(user)
+    }
+
+    async fn delete_user(&self, id: &str) -> ManageResult<()> {
+        let mut users = self.write_admin()?;
+        let before = users.len();
+        users.retain(|_, u| u.id != id);
+        if users.len() == before {
+            return Err(ManageError::NotFound(format!("user {id}")));
+        }
+        Ok(())
+    }
+
+    async fn add_roles(&self, id: &str, roles: &BTreeSet<String>) -> ManageResult<UserRecord> {
+        self.modify(id, |u| u.roles.extend(roles.iter().cloned()))
+    }
+
+    async fn remove_roles(&self, id: &str, roles: &BTreeSet<String>) -> ManageResult<UserRecord> {
+        self.modify(id, |u| u.roles.retain(|r| !roles.contains(r)))
+    }
+
+    async fn count_users(&self) -> ManageResult<u64> {
+        Ok(self.read_admin()?.len() as u64)
+    }
+}
+
+#[cfg(test)]
+mod admin_tests {
+    use super::*;
+
+    fn new_user(name: &str) -> NewUser {
+        NewUser {
+            username: name.into(),
+            password_hash: "$argon2id$x".into(),
+            roles: BTreeSet::from(["reader".to_owned()]),
+            permissions: PermissionSet::base(),
+            enabled: true,
+            extra: serde_json::Map::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_taken_username_is_a_conflict_on_create_and_rename() {
+        let store = MemoryUserStore::default();
+        let ann = store.create_user(new_user("ann")).await.expect("ann");
+        assert_ne!(ann.id, "ann", "created users get a random id");
+        assert!(matches!(
+            store.create_user(new_user("ann")).await,
+            Err(ManageError::Conflict(_))
+        ));
+        let bob = store.create_user(new_user("bob")).await.expect("bob");
+        let rename = UserUpdate {
+            username: Some("ann".into()),
+            ..UserUpdate::default()
+        };
+        assert!(matches!(
+            store.update_user(&bob.id, rename).await,
+            Err(ManageError::Conflict(_))
+        ));
+        assert_eq!(store.count_users().await, Ok(2));
+    }
+
+    #[tokio::test]
+    async fn a_renamed_user_is_found_by_the_new_name_only() {
+        let store = MemoryUserStore::default();
+        let ann = store.create_user(new_user("ann")).await.expect("ann");
+        let update = UserUpdate {
+            username: Some("anne".into()),
+            enabled: Some(false),
+            ..UserUpdate::default()
+        };
+        let anne = store.update_user(&ann.id, update).await.expect("renamed");
+        assert_eq!((anne.id.as_str(), anne.enabled), (ann.id.as_str(), false));
+        assert!(store.find_by_username("ann").await.expect("ok").is_none());
+        assert!(store.find_by_username("anne").await.expect("ok").is_some());
+    }
+
+    #[tokio::test]
+    async fn listing_filters_sorts_and_pages() {
+        let store = MemoryUserStore::default();
+        for name in ["cy", "ann", "bob", "dee"] {
+            store.create_user(new_user(name)).await.expect("user");
+        }
+        let dee = store
+            .find_by_username("dee")
+            .await
+            .expect("ok")
+            .expect("dee");
+        store
+            .remove_roles(&dee.id, &BTreeSet::from(["reader".to_owned()]))
+            .await
+            .expect("removed");
+        let names =
+            |users: Vec<UserRecord>| users.into_iter().map(|u| u.username).collect::<Vec<_>>();
+        let all = store
+            .list_users(
+                &UserFilter::default(),
+                Page {
+                    offset: 1,
+                    limit: 2,
+                },
+            )
+            .await
+            .expect("list");
+        assert_eq!(names(all), ["bob", "cy"]);
+        let readers = UserFilter {
+            role: Some("reader".into()),
+            ..UserFilter::default()
+        };
+        let readers = store
+            .list_users(&readers, Page::default())
+            .await
+            .expect("list");
+        assert_eq!(names(readers), ["ann", "bob", "cy"]);
+    }
+
+    #[tokio::test]
+    async fn unknown_ids_are_not_found() {
+        let store = MemoryUserStore::default();
+        let roles = BTreeSet::new();
+        assert!(matches!(
+            store.delete_user("x").await,
+            Err(ManageError::NotFound(_))
+        ));
+        assert!(matches!(
+            store.add_roles("x", &roles).await,
+            Err(ManageError::NotFound(_))
+        ));
+        assert!(matches!(
+            store.update_user("x", UserUpdate::default()).await,
+            Err(ManageError::NotFound(_))
+        ));
     }
 }

@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use auth_core::handler_settings::HandlerSettings;
+use auth_core::dyn_provider::DynProvider;
 use auth_core::session::TokenService;
 use auth_core::{
     AuthContext, AuthError, AuthResult, Channel, Credential, PermissionSet, Pipeline, Principal,
@@ -65,6 +66,7 @@ struct Inner {
     user_id_header: HeaderName,
     responses: Arc<Responses>,
     tokens: Option<Arc<TokenService>>,
+    provider: Option<Arc<dyn DynProvider>>,
     permissions: PermissionSet,
     openapi: SchemeConfig,
     handler_settings: Option<Arc<HandlerSettings>>,
@@ -114,6 +116,7 @@ impl PoemAuth {
                 user_id_header: HeaderName::from_static(DEFAULT_USER_ID_HEADER),
                 responses: Arc::new(Responses::default()),
                 tokens: None,
+                provider: None,
                 permissions: PermissionSet::full(),
                 openapi,
                 handler_settings: None,
@@ -136,6 +139,7 @@ impl PoemAuth {
             forbidden_body: default_body(),
             tokens: None,
             handler_settings: None,
+            provider: None,
             permissions: PermissionSet::full(),
             ws_refused_status: StatusCode::FORBIDDEN,
             basic_realm: None,
@@ -348,6 +352,11 @@ impl PoemAuth {
         self.inner.tokens.as_ref()
     }
 
+    /// The identity provider, when one is configured.
+    pub fn provider(&self) -> Option<&Arc<dyn DynProvider>> {
+        self.inner.provider.as_ref()
+    }
+
     /// The token routes as a poem-openapi API, to include in your
     /// `OpenApiService` so the spec documents them.
     pub fn token_api(&self) -> TokenApi {
@@ -371,6 +380,7 @@ impl PoemAuth {
     /// | `GET /.well-known/jwks.json` | the public signing keys |
     /// | `/tokens...` | my tokens; the token registry (administrators), see [`manage_tokens`](crate::manage_tokens) |
     /// | `/auth_handler/settings...` | handler settings, see [`manage_handlers`](crate::manage_handlers) |
+    /// | `/users`, `/register`, `/login` | user management on the identity provider (see [`users`](crate::users)) |
     ///
     /// Without a token service ([`PoemAuthBuilder::token_service`]) the
     /// token, revoke and logout routes answer 501.
@@ -379,6 +389,7 @@ impl PoemAuth {
             self.token_api(),
             self.token_admin_api(),
             self.handler_settings_api(),
+            self.users_api(),
         );
         let service = poem_openapi::OpenApiService::new(api, "auth", env!("CARGO_PKG_VERSION"));
         poem::Route::new().nest("/", service)
@@ -480,6 +491,7 @@ pub struct PoemAuthBuilder {
     forbidden_body: serde_json::Value,
     tokens: Option<Arc<TokenService>>,
     handler_settings: Option<Arc<HandlerSettings>>,
+    provider: Option<Arc<dyn DynProvider>>,
     permissions: PermissionSet,
     ws_refused_status: StatusCode,
     basic_realm: Option<String>,
@@ -675,6 +687,15 @@ impl PoemAuthBuilder {
         self
     }
 
+    /// The identity provider behind the user-management routes (see
+    /// [`users`](crate::users)) and behind the username/password login of
+    /// `POST /token`, which then checks credentials with the provider
+    /// instead of the token service's user store.
+    pub fn provider(mut self, provider: Arc<dyn DynProvider>) -> Self {
+        self.provider = Some(provider);
+        self
+    }
+
     /// What `GET /available-permissions` lists (default: every default
     /// permission on every default resource).
     pub fn available_permissions(mut self, permissions: PermissionSet) -> Self {
@@ -751,6 +772,7 @@ impl PoemAuthBuilder {
                 user_id_header,
                 tokens: self.tokens,
                 handler_settings: self.handler_settings,
+                provider: self.provider,
                 permissions: self.permissions,
                 responses: Arc::new(Responses {
                     unauthorized_status: self.unauthorized_status,

@@ -18,6 +18,7 @@ mod request_log;
 mod requires;
 pub mod routes;
 mod trace;
+pub mod users;
 mod websocket;
 
 pub use auth::{
@@ -32,6 +33,7 @@ pub use rejection::AuthRejection;
 pub use request_log::{REQUEST_ID_HEADER, RequestLog, RequestLogEndpoint};
 pub use routes::TokenApi;
 pub use trace::{MaskedTracing, MaskedTracingEndpoint};
+pub use users::UsersApi;
 pub use websocket::WsAuthenticated;
 
 /// The framework-free core, re-exported so one dependency is enough.

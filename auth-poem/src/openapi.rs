@@ -249,7 +249,7 @@ pub(crate) struct SchemeConfig {
     basic: Option<&'static str>,
     oauth2: &'static str,
     api_key_header: &'static str,
-    token_url: &'static str,
+    pub(crate) token_url: &'static str,
 }
 
 impl SchemeConfig {
@@ -390,7 +390,7 @@ pub(crate) fn current() -> SchemeConfig {
 }
 
 /// Runs `f` with `config` in force on this thread.
-fn scoped<R>(config: SchemeConfig, f: impl FnOnce() -> R) -> R {
+pub(crate) fn scoped<R>(config: SchemeConfig, f: impl FnOnce() -> R) -> R {
     /// Restores the previous table, even if `f` panics.
     struct Restore(Option<SchemeConfig>);
     impl Drop for Restore {
@@ -925,6 +925,7 @@ impl PoemAuth {
         match serde_json::from_str::<Value>(raw) {
             Ok(mut spec) => {
                 self.add_token_routes(&mut spec);
+                self.add_user_routes(&mut spec);
                 requires_spec::apply(&mut spec, protected);
                 patch_spec(&mut spec, self);
                 Some(spec)

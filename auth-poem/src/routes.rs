@@ -230,24 +230,39 @@ impl TokenApi {
                 (grant, true)
             }
         };
+        let provider = self.auth.provider();
         let outcome = match grant {
-            Grant::Password(user, password) => service
-                .login(&user, &password, &client_addr(req))
+            Grant::Password(user, password) => match provider {
+                None => service.login(&user, &password, &client_addr(req)).await,
+                Some(provider) => {
+                    let package = serde_json::json!({"username": user, "password": password});
+                    service
+                        .login_client(&user, &client_addr(req), async {
+                            provider
+                                .authenticate(package)
+                                .await
+                                .map_err(crate::users::login_error)
+                        })
+                        .await
+                }
+            }
+            .map_err(|e| match e {
+                LoginError::Throttled { retry_after } => Ok(TokenAnswer::TooManyRequests(
+                    Json(OAuthError {
+                        error: "slow_down".into(),
+                    }),
+                    retry_after,
+                )),
+                LoginError::InvalidCredentials => Err(None),
+                LoginError::Other(e) => Err(Some(e)),
+            }),
+            Grant::Refresh(token) => service
+                .refresh_with(&token, provider.map(|p| &**p))
                 .await
                 .map_err(|e| match e {
-                    LoginError::Throttled { retry_after } => Ok(TokenAnswer::TooManyRequests(
-                        Json(OAuthError {
-                            error: "slow_down".into(),
-                        }),
-                        retry_after,
-                    )),
-                    LoginError::InvalidCredentials => Err(None),
-                    LoginError::Other(e) => Err(Some(e)),
+                    AuthError::InvalidCredentials | AuthError::MissingCredentials => Err(None),
+                    other => Err(Some(other)),
                 }),
-            Grant::Refresh(token) => service.refresh(&token).await.map_err(|e| match e {
-                AuthError::InvalidCredentials | AuthError::MissingCredentials => Err(None),
-                other => Err(Some(other)),
-            }),
         };
         match outcome {
             Ok(pair) => Ok(Self::answer(pair)),

@@ -12,7 +12,6 @@ use crate::jwt::IssuedToken;
 use crate::manage::{ManageError, ManageResult, Page, TokenFilter, TokenRecord, TokenStore};
 use crate::principal::{AuthMethod, Principal};
 use crate::revocation::MemoryRevocations;
-use crate::store::UserRecord;
 
 /// The lifetimes an administrator may give a token issued for a client
 /// ([`TokenService::issue_for_client`]), in seconds.
@@ -201,7 +200,8 @@ impl TokenService {
     /// Records a token minted at login or refresh, when a registry is set.
     pub(super) async fn record_issued(
         &self,
-        user: &UserRecord,
+        client_id: &str,
+        roles: &std::collections::BTreeSet<String>,
         token: &IssuedToken,
         issued_by: &str,
     ) -> AuthResult<()> {
@@ -211,8 +211,8 @@ impl TokenService {
         registry
             .record_token(TokenRecord {
                 jti: token.jti.clone(),
-                client_id: user.id.clone(),
-                roles: user.roles.clone(),
+                client_id: client_id.to_owned(),
+                roles: roles.clone(),
                 created_at: token.issued_at,
                 expires_at: token.expires_at,
                 issued_by: issued_by.to_owned(),

@@ -13,9 +13,12 @@
 //! | `GET /conversations` | `CONVERSATION:READ` |
 //! | `POST /auth/token` | log in as `admin` (JSON or OAuth2 form); answers a JWT and a refresh token |
 //! | `/auth/*` | refresh, revoke, logout, `me`, `available-permissions` (see `PoemAuth::routes`) |
+//! | `/auth/users`, `/auth/login` | user management (`USERS:*`) and provider logins (see `auth_poem::users`) |
 //!
-//! The `admin` user's password comes from `AUTH_ADMIN_PASSWORD`; when it is
-//! unset, one is generated and printed once at start.
+//! Users live in memory, managed by the built-in store provider. At start it
+//! seeds `admin` (every permission) with the password in
+//! `AUTH_ADMIN_PASSWORD`; when that is unset, one is generated and printed
+//! once to stderr.
 //!
 //! It listens on `127.0.0.1:3000`, or on `--bind ADDR:PORT`, or on
 //! `QUICKSTART_BIND`, and stops gracefully on Ctrl-C or SIGTERM.
@@ -28,9 +31,10 @@ use std::sync::Arc;
 
 use auth_core::password::PasswordHasher;
 use auth_core::session::TokenService;
+use auth_core::store_provider::StoreProvider;
 use auth_core::{
-    AuthPermission as P, AuthResource as R, JwtHandler, MemoryUserStore, PermissionSet, Pipeline,
-    RoleMap, Settings,
+    AuthPermission as P, AuthResource as R, JwtHandler, MemoryUserStore, Pipeline, RoleMap,
+    Settings,
 };
 use auth_poem::{Authenticated, PoemAuth, requires};
 use poem::listener::TcpListener;
@@ -86,18 +90,33 @@ fn conversations(user: Authenticated) -> Json<Value> {
     }))
 }
 
-/// Builds the service from settings and the `admin` password; fails with
-/// the message to show when the settings cannot run (no JWT secret outside
-/// development mode, ...).
-fn app(settings: &Settings, admin_password: &str) -> Result<impl Endpoint + use<>, Box<dyn Error>> {
+/// Builds the service from settings, seeding `admin` in the empty user
+/// store: with `admin_password` when given, else from `AUTH_ADMIN_PASSWORD`
+/// or generated and printed once. Fails with the message to show when the
+/// settings cannot run (no JWT secret outside development mode, ...).
+async fn app(
+    settings: &Settings,
+    admin_password: Option<String>,
+) -> Result<impl Endpoint + use<>, Box<dyn Error>> {
     let keys = settings.jwt_keys()?;
 
-    let users = Arc::new(MemoryUserStore::new(PasswordHasher::owasp()));
-    users.add_user("admin", admin_password, PermissionSet::full(), ["admin"])?;
+    let hasher = PasswordHasher::owasp();
+    let users = Arc::new(MemoryUserStore::new(hasher.clone()));
     let roles = RoleMap::new().superuser("admin");
     let tokens = Arc::new(
-        TokenService::new(settings.token_issuer(keys.clone())?, users).with_roles(roles.clone()),
+        TokenService::new(settings.token_issuer(keys.clone())?, users.clone())
+            .with_roles(roles.clone())
+            .with_hasher(hasher.clone()),
     );
+    let provider = StoreProvider::new(users, hasher).with_sessions(tokens.clone());
+    match admin_password {
+        Some(password) => {
+            provider
+                .seed_admin_with(ADMIN_PASSWORD_VAR, Some(password))
+                .await?
+        }
+        None => provider.seed_admin(ADMIN_PASSWORD_VAR).await?,
+    };
 
     let mut pipeline = Pipeline::builder().roles(roles);
     if let Some(handler) = settings.api_key_handler() {
@@ -108,7 +127,10 @@ fn app(settings: &Settings, admin_password: &str) -> Result<impl Endpoint + use<
             JwtHandler::new(keys, settings.validation()).with_revocations(tokens.revocations()),
         )
         .build()?;
-    let auth = PoemAuth::builder(pipeline).token_service(tokens).build()?;
+    let auth = PoemAuth::builder(pipeline)
+        .token_service(tokens)
+        .provider(Arc::new(provider))
+        .build()?;
 
     Ok(Route::new()
         .at("/health", get(health))
@@ -116,15 +138,6 @@ fn app(settings: &Settings, admin_password: &str) -> Result<impl Endpoint + use<
         .at("/conversations", get(conversations).with(auth.layer()))
         .nest("/auth", auth.routes())
         .data(auth))
-}
-
-/// The `admin` password from the environment, or a generated one (and
-/// whether it was generated, so it can be shown once).
-fn admin_password(env: Option<String>) -> Result<(String, bool), Box<dyn Error>> {
-    match env.filter(|p| !p.is_empty()) {
-        Some(password) => Ok((password, false)),
-        None => Ok((auth_core::jwt::random_id()?, true)),
-    }
 }
 
 /// The address to listen on: `--bind`, else `QUICKSTART_BIND`, else the default.
@@ -214,14 +227,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let (password, generated) = match admin_password(std::env::var(ADMIN_PASSWORD_VAR).ok()) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("quickstart: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let app = match app(&settings, &password) {
+    let app = match app(&settings, None).await {
         Ok(app) => app,
         Err(e) => {
             eprintln!("quickstart: refusing to start: {e}");
@@ -234,12 +240,6 @@ async fn main() -> ExitCode {
     } else {
         "not set"
     };
-    if generated {
-        // Shown once on the terminal, never logged.
-        eprintln!(
-            "quickstart: no {ADMIN_PASSWORD_VAR} set; the `admin` password for this run is: {password}"
-        );
-    }
     tracing::info!(
         api_key = key,
         dev_mode = settings.dev_mode,
@@ -251,6 +251,7 @@ async fn main() -> ExitCode {
     tracing::info!("GET  /conversations  CONVERSATION:READ");
     tracing::info!("POST /auth/token     log in (JSON or OAuth2 form); refresh");
     tracing::info!("     /auth/*         revoke, logout, me, available-permissions");
+    tracing::info!("     /auth/users     user management (USERS:*)");
     tracing::info!("serving on http://{bind}");
 
     let served = Server::new(TcpListener::bind(bind.as_str()))
@@ -281,14 +282,15 @@ mod tests {
 
     const ADMIN: &str = "admin-test-password";
 
-    fn client() -> TestClient<impl Endpoint> {
+    async fn client() -> TestClient<impl Endpoint> {
         let s = settings(&[("AUTH_API_KEY", KEY), ("AUTH_JWT_SECRET", SECRET)]);
-        TestClient::new(app(&s, ADMIN).expect("app"))
+        TestClient::new(app(&s, Some(ADMIN.into())).await.expect("app"))
     }
 
-    #[test]
-    fn without_jwt_secret_it_refuses_to_start_unless_in_dev_mode() {
-        let e = app(&settings(&[("AUTH_API_KEY", KEY)]), ADMIN)
+    #[tokio::test]
+    async fn without_jwt_secret_it_refuses_to_start_unless_in_dev_mode() {
+        let e = app(&settings(&[("AUTH_API_KEY", KEY)]), Some(ADMIN.into()))
+            .await
             .err()
             .expect("refused");
         let msg = e.to_string();
@@ -299,15 +301,16 @@ mod tests {
         assert!(
             app(
                 &settings(&[("AUTH_API_KEY", KEY), ("AUTH_DEV_MODE", "true")]),
-                ADMIN
+                Some(ADMIN.into())
             )
+            .await
             .is_ok()
         );
     }
 
     #[tokio::test]
     async fn health_is_open_and_me_is_not() {
-        let cli = client();
+        let cli = client().await;
         cli.get("/health").send().await.assert_status_is_ok();
         cli.get("/me")
             .send()
@@ -318,6 +321,7 @@ mod tests {
     #[tokio::test]
     async fn me_answers_the_api_key_principal() {
         let resp = client()
+            .await
             .get("/me")
             .header("x-api-key", KEY)
             .header("user_id", "alice")
@@ -339,7 +343,7 @@ mod tests {
 
     #[tokio::test]
     async fn admin_logs_in_at_auth_token_and_the_jwt_opens_protected_routes() {
-        let cli = client();
+        let cli = client().await;
         let resp = cli
             .post("/auth/token")
             .body_json(&json!({"username": "admin", "password": ADMIN}))
@@ -359,11 +363,17 @@ mod tests {
             .send()
             .await;
         resp.assert_status_is_ok();
+        let resp = cli
+            .get("/me")
+            .header("authorization", format!("Bearer {token}"))
+            .send()
+            .await;
+        resp.assert_status_is_ok();
         resp.json()
             .await
             .value()
             .object()
-            .get("user")
+            .get("name")
             .assert_string("admin");
         cli.post("/auth/token")
             .body_json(&json!({"username": "admin", "password": "wrong"}))
@@ -375,7 +385,7 @@ mod tests {
     #[tokio::test]
     async fn conversations_answers_401_without_credential_and_403_without_the_permission() {
         let s = settings(&[("AUTH_API_KEY", KEY), ("AUTH_JWT_SECRET", SECRET)]);
-        let cli = TestClient::new(app(&s, ADMIN).expect("app"));
+        let cli = TestClient::new(app(&s, Some(ADMIN.into())).await.expect("app"));
         cli.get("/conversations")
             .send()
             .await
@@ -402,18 +412,6 @@ mod tests {
             .object()
             .get("user")
             .assert_string("user");
-    }
-
-    #[test]
-    fn admin_password_comes_from_the_environment_or_is_generated() {
-        assert_eq!(
-            admin_password(Some("s3cret".into())).expect("ok"),
-            ("s3cret".to_owned(), false)
-        );
-        let (a, generated) = admin_password(None).expect("ok");
-        assert!(generated && a.len() >= 22);
-        let (b, _) = admin_password(Some(String::new())).expect("ok");
-        assert_ne!(a, b, "each generated password is new");
     }
 
     #[test]

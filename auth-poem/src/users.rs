@@ -1,0 +1,510 @@
+//! User management over HTTP, on the configured identity provider
+//! ([`PoemAuthBuilder::provider`](crate::PoemAuthBuilder::provider)).
+//!
+//! | route | needs | does |
+//! |---|---|---|
+//! | `POST /users` | `USERS:WRITE` | create (201; a taken username is 409) |
+//! | `GET /users` | `USERS:LIST` | list: `offset`, `limit`, `role`, `username` (contains), `enabled` |
+//! | `GET /users/{id}` | `USERS:READ` | one user |
+//! | `PUT /users/{id}` | `USERS:EDIT` | change a user |
+//! | `DELETE /users/{id}` | `USERS:DELETE` | delete (204) |
+//! | `POST /users/{id}/enable` | `USERS:EDIT` | allow logins again (204) |
+//! | `POST /users/{id}/disable` | `USERS:EDIT` | stop logins, end sessions (204) |
+//! | `POST /users/{id}/roles` | `USERS:EDIT` | add the roles in the body (a JSON list) |
+//! | `DELETE /users/{id}/roles` | `USERS:EDIT` | remove the roles in the body |
+//! | `PATCH /users/me` | a credential | change yourself (password, profile) |
+//! | `POST /register` | nothing | register yourself, when the provider allows it |
+//! | `POST /login` | nothing | log in with the provider's login package; answers tokens |
+//!
+//! Bodies are the provider's packages, read as JSON and checked by the
+//! provider: a body that does not fit answers 400 naming the field. The
+//! OpenAPI document shows each package's schema. Failures answer
+//! `{"error": "<code>", "detail": "<what>"}` with the status of the
+//! [`ManageError`]: 400 `invalid_input`, 404 `not_found`, 409 `conflict`,
+//! 501 `not_implemented` (a capability the provider lacks, or no provider
+//! configured), 503 `unavailable`, 500 `internal_error` (its cause is
+//! logged, not sent). Passwords are never in an answer nor in a log line.
+//!
+//! A caller may grant only permissions they hold: a `permissions` field in
+//! a create or update body that is not a subset of the caller's is 403.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use auth_core::dyn_provider::{DynProvider, PackageKind};
+use auth_core::manage::{ManageError, Page, UserFilter};
+use auth_core::provider::ClientData;
+use auth_core::session::{LoginError, TokenPair};
+use auth_core::{AuthError, AuthPermission as P, AuthResource as R, PermissionSet, Principal};
+use poem::Request;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi, OpenApiService};
+use serde_json::{Value, json};
+
+use crate::auth::PoemAuth;
+use crate::openapi::{ApiAuth, scoped};
+use crate::requires;
+use crate::routes::TokenResponse;
+
+/// The body of a failed management request.
+#[derive(Debug, Clone, Object)]
+pub struct ManageErrorBody {
+    /// A stable code: `invalid_input`, `not_found`, `conflict`,
+    /// `not_implemented`, `unavailable`, `internal_error`, `forbidden`,
+    /// `unauthenticated`.
+    pub error: String,
+    /// What happened, for a person.
+    pub detail: String,
+}
+
+/// A failed management request.
+#[derive(Debug, ApiResponse)]
+pub enum ManageFailure {
+    /// The body or a parameter is invalid; `detail` names the field.
+    #[oai(status = 400)]
+    BadRequest(Json<ManageErrorBody>),
+    /// The provider refused the caller's credentials.
+    #[oai(status = 401)]
+    Unauthorized(Json<ManageErrorBody>),
+    /// The caller may not do this (e.g. grant permissions they lack).
+    #[oai(status = 403)]
+    Forbidden(Json<ManageErrorBody>),
+    /// No such user.
+    #[oai(status = 404)]
+    NotFound(Json<ManageErrorBody>),
+    /// The username is taken.
+    #[oai(status = 409)]
+    Conflict(Json<ManageErrorBody>),
+    /// The server is misconfigured; the cause is logged.
+    #[oai(status = 500)]
+    Internal(Json<ManageErrorBody>),
+    /// The provider does not offer this, or no provider is configured.
+    #[oai(status = 501)]
+    NotImplemented(Json<ManageErrorBody>),
+    /// The provider or its store cannot be reached; nothing was changed.
+    #[oai(status = 503)]
+    Unavailable(Json<ManageErrorBody>),
+}
+
+fn body(error: &str, detail: impl Into<String>) -> Json<ManageErrorBody> {
+    Json(ManageErrorBody {
+        error: error.to_owned(),
+        detail: detail.into(),
+    })
+}
+
+impl From<ManageError> for ManageFailure {
+    fn from(e: ManageError) -> Self {
+        let detail = e.to_string();
+        match e {
+            ManageError::Unauthenticated => Self::Unauthorized(body("unauthenticated", detail)),
+            ManageError::Forbidden => Self::Forbidden(body("forbidden", detail)),
+            ManageError::NotFound(_) => Self::NotFound(body("not_found", detail)),
+            ManageError::Conflict(_) => Self::Conflict(body("conflict", detail)),
+            ManageError::Invalid(_) => Self::BadRequest(body("invalid_input", detail)),
+            ManageError::Unsupported(_) => Self::NotImplemented(body("not_implemented", detail)),
+            ManageError::Unavailable(cause) => {
+                tracing::warn!(%cause, "identity provider unavailable; answering 503");
+                Self::Unavailable(body(
+                    "unavailable",
+                    "the identity provider cannot be reached; nothing was changed",
+                ))
+            }
+            ManageError::Misconfigured(cause) => {
+                tracing::error!(%cause, "identity provider misconfigured; answering 500");
+                Self::Internal(body("internal_error", "see the server log"))
+            }
+        }
+    }
+}
+
+/// A successful management answer.
+#[derive(Debug, ApiResponse)]
+pub enum UserAnswer {
+    /// The user (or users) as the provider shows them.
+    #[oai(status = 200)]
+    Ok(Json<Value>),
+    /// The user was created.
+    #[oai(status = 201)]
+    Created(Json<Value>),
+    /// Done.
+    #[oai(status = 204)]
+    Done,
+}
+
+type Answer = Result<UserAnswer, ManageFailure>;
+
+/// The user-management routes, as a poem-openapi API: see the
+/// [module docs](self).
+pub struct UsersApi {
+    auth: PoemAuth,
+}
+
+impl UsersApi {
+    pub(crate) fn new(auth: PoemAuth) -> Self {
+        Self { auth }
+    }
+
+    fn provider(&self) -> Result<&Arc<dyn DynProvider>, ManageFailure> {
+        self.auth.provider().ok_or_else(|| {
+            ManageFailure::NotImplemented(body(
+                "not_implemented",
+                "no identity provider is configured: add one with PoemAuthBuilder::provider",
+            ))
+        })
+    }
+}
+
+/// Refuses a body granting permissions the caller does not hold.
+fn check_grant(caller: &Principal, package: &Value) -> Result<(), ManageFailure> {
+    let Some(requested) = package.get("permissions").filter(|p| !p.is_null()) else {
+        return Ok(());
+    };
+    // A malformed set is left for the provider to refuse with its field name.
+    let Ok(requested) = serde_json::from_value::<PermissionSet>(requested.clone()) else {
+        return Ok(());
+    };
+    if caller.permissions.is_superset(&requested) {
+        Ok(())
+    } else {
+        Err(ManageFailure::Forbidden(body(
+            "forbidden",
+            "permissions: you may grant only permissions you hold",
+        )))
+    }
+}
+
+fn client_json(client: &ClientData) -> Value {
+    serde_json::to_value(client).unwrap_or_default()
+}
+
+fn roles_of(roles: Vec<String>) -> Result<BTreeSet<String>, ManageFailure> {
+    if roles.iter().any(|r| r.trim().is_empty()) {
+        return Err(ManageFailure::BadRequest(body(
+            "invalid_input",
+            "roles: a role name is empty",
+        )));
+    }
+    Ok(roles.into_iter().collect())
+}
+
+#[crate::api]
+#[OpenApi(prefix_path = "/", tag = "UsersTag::Users")]
+impl UsersApi {
+    /// Create a user from the provider's create package.
+    #[requires(R::Users, P::Write)]
+    #[oai(path = "/users", method = "post")]
+    async fn create_user(&self, caller: ApiAuth, package: Json<Value>) -> Answer {
+        check_grant(caller.principal(), &package.0)?;
+        let client = self.provider()?.create_client(package.0).await?;
+        Ok(UserAnswer::Created(Json(client_json(&client))))
+    }
+
+    /// List users, by username, a page at a time: `offset` (default 0),
+    /// `limit` (default 50, at most 500), and the filters `role` (holding
+    /// it), `username` (containing it) and `enabled`.
+    #[requires(R::Users, P::List)]
+    #[oai(path = "/users", method = "get")]
+    async fn list_users(
+        &self,
+        offset: Query<Option<u64>>,
+        limit: Query<Option<u32>>,
+        role: Query<Option<String>>,
+        username: Query<Option<String>>,
+        enabled: Query<Option<bool>>,
+    ) -> Answer {
+        let page = Page {
+            offset: offset.0.unwrap_or(0),
+            limit: limit.0.unwrap_or(Page::default().limit),
+        };
+        let filter = UserFilter {
+            username_contains: username.0,
+            role: role.0,
+            enabled: enabled.0,
+        };
+        let users = self.provider()?.search_clients(&filter, page).await?;
+        Ok(UserAnswer::Ok(Json(json!({
+            "users": users.iter().map(client_json).collect::<Vec<_>>(),
+            "offset": page.offset,
+            "limit": page.capped_limit(),
+        }))))
+    }
+
+    /// Change yourself (the provider's self-update package: for the
+    /// built-in provider, a new password with the current one, or profile
+    /// data). A new password ends every session, this one included.
+    #[oai(path = "/users/me", method = "patch")]
+    async fn update_me(&self, caller: ApiAuth, package: Json<Value>) -> Answer {
+        let client = self
+            .provider()?
+            .client_self_update(&caller.principal().id, package.0)
+            .await?;
+        Ok(UserAnswer::Ok(Json(client_json(&client))))
+    }
+
+    /// One user.
+    #[requires(R::Users, P::Read)]
+    #[oai(path = "/users/:id", method = "get")]
+    async fn get_user(&self, id: Path<String>) -> Answer {
+        let client = self.provider()?.get_client(&id.0).await?;
+        Ok(UserAnswer::Ok(Json(client_json(&client))))
+    }
+
+    /// Change a user (the provider's update package).
+    #[requires(R::Users, P::Edit)]
+    #[oai(path = "/users/:id", method = "put")]
+    async fn update_user(&self, caller: ApiAuth, id: Path<String>, package: Json<Value>) -> Answer {
+        check_grant(caller.principal(), &package.0)?;
+        let client = self.provider()?.update_client(&id.0, package.0).await?;
+        Ok(UserAnswer::Ok(Json(client_json(&client))))
+    }
+
+    /// Delete a user and end their sessions.
+    #[requires(R::Users, P::Delete)]
+    #[oai(path = "/users/:id", method = "delete")]
+    async fn delete_user(&self, id: Path<String>) -> Answer {
+        self.provider()?.delete_client(&id.0).await?;
+        Ok(UserAnswer::Done)
+    }
+
+    /// Let a user log in again.
+    #[requires(R::Users, P::Edit)]
+    #[oai(path = "/users/:id/enable", method = "post")]
+    async fn enable_user(&self, id: Path<String>) -> Answer {
+        self.provider()?.enable_client(&id.0).await?;
+        Ok(UserAnswer::Done)
+    }
+
+    /// Stop a user from logging in, and end their sessions.
+    #[requires(R::Users, P::Edit)]
+    #[oai(path = "/users/:id/disable", method = "post")]
+    async fn disable_user(&self, id: Path<String>) -> Answer {
+        self.provider()?.disable_client(&id.0).await?;
+        Ok(UserAnswer::Done)
+    }
+
+    /// Grant a user the roles listed in the body.
+    #[requires(R::Users, P::Edit)]
+    #[oai(path = "/users/:id/roles", method = "post")]
+    async fn add_roles(&self, id: Path<String>, roles: Json<Vec<String>>) -> Answer {
+        let roles = roles_of(roles.0)?;
+        let client = self.provider()?.add_roles(&id.0, &roles).await?;
+        Ok(UserAnswer::Ok(Json(client_json(&client))))
+    }
+
+    /// Take the roles listed in the body from a user, and end their sessions.
+    #[requires(R::Users, P::Edit)]
+    #[oai(path = "/users/:id/roles", method = "delete")]
+    async fn delete_roles(&self, id: Path<String>, roles: Json<Vec<String>>) -> Answer {
+        let roles = roles_of(roles.0)?;
+        let client = self.provider()?.delete_roles(&id.0, &roles).await?;
+        Ok(UserAnswer::Ok(Json(client_json(&client))))
+    }
+
+    /// Register yourself (the provider's register package). Off by default:
+    /// while the provider does not allow it, this answers 501
+    /// `not_implemented`.
+    #[oai(path = "/register", method = "post")]
+    async fn register(&self, package: Json<Value>) -> Answer {
+        let client = self.provider()?.client_self_register(package.0).await?;
+        Ok(UserAnswer::Created(Json(client_json(&client))))
+    }
+
+    /// Log in with the provider's login package; answers tokens as
+    /// `POST /token` does. Wrong credentials get the configured 401
+    /// refusal, whatever was wrong; repeated failures are throttled (429).
+    #[oai(path = "/login", method = "post")]
+    async fn login(
+        &self,
+        req: &Request,
+        package: Json<Value>,
+    ) -> poem::Result<Json<TokenResponse>> {
+        let provider = self.provider()?;
+        let Some(service) = self.auth.token_service() else {
+            return Err(ManageFailure::NotImplemented(body(
+                "not_implemented",
+                "no token service is configured: add one with PoemAuthBuilder::token_service",
+            ))
+            .into());
+        };
+        let username = package
+            .0
+            .get("username")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let mut invalid = None;
+        let outcome = service
+            .login_client(&username, &client_addr(req), async {
+                provider.authenticate(package.0).await.map_err(|e| match e {
+                    ManageError::Invalid(detail) => {
+                        invalid = Some(detail);
+                        LoginError::Other(AuthError::InvalidCredentials)
+                    }
+                    other => login_error(other),
+                })
+            })
+            .await;
+        if let Some(detail) = invalid {
+            return Err(ManageFailure::from(ManageError::Invalid(detail)).into());
+        }
+        match outcome {
+            Ok(pair) => Ok(Json(token_response(&pair))),
+            Err(LoginError::Throttled { retry_after }) => Err(throttled(retry_after)),
+            Err(LoginError::InvalidCredentials) => {
+                Err(self.auth.refuse(AuthError::InvalidCredentials, true).into())
+            }
+            Err(LoginError::Other(e)) => Err(self.auth.refuse(e, false).into()),
+        }
+    }
+}
+
+/// A provider's refusal as a login outcome.
+pub(crate) fn login_error(e: ManageError) -> LoginError {
+    match e {
+        ManageError::Unavailable(m) => LoginError::Other(AuthError::Unavailable(m)),
+        ManageError::Misconfigured(m) => LoginError::Other(AuthError::Misconfigured(m)),
+        _ => LoginError::InvalidCredentials,
+    }
+}
+
+fn throttled(retry_after: i64) -> poem::Error {
+    let resp = poem::Response::builder()
+        .status(poem::http::StatusCode::TOO_MANY_REQUESTS)
+        .header("retry-after", retry_after.to_string())
+        .content_type("application/json")
+        .body(json!({"error": "slow_down"}).to_string());
+    poem::Error::from_response(resp)
+}
+
+fn token_response(pair: &TokenPair) -> TokenResponse {
+    TokenResponse {
+        access_token: pair.access.expose().to_owned(),
+        token_type: "bearer".into(),
+        expires_in: pair.access.expires_in(),
+        refresh_token: pair.refresh_token().to_owned(),
+    }
+}
+
+fn client_addr(req: &Request) -> String {
+    match &req.remote_addr().0 {
+        poem::Addr::SocketAddr(addr) => addr.ip().to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// The tag of the user-management routes.
+#[derive(poem_openapi::Tags)]
+pub enum UsersTag {
+    /// User management, registration and provider logins.
+    Users,
+}
+
+/// Which package each route with a provider body takes.
+const PACKAGE_ROUTES: [(&str, &str, PackageKind); 5] = [
+    ("/users", "post", PackageKind::Create),
+    ("/users/{id}", "put", PackageKind::Update),
+    ("/users/me", "patch", PackageKind::SelfUpdate),
+    ("/register", "post", PackageKind::Register),
+    ("/login", "post", PackageKind::Auth),
+];
+
+impl PoemAuth {
+    /// The user-management routes as a poem-openapi API (see the
+    /// [`users`](crate::users) module).
+    pub fn users_api(&self) -> UsersApi {
+        UsersApi::new(self.clone())
+    }
+
+    /// Adds the user-management routes to `spec` when a provider is
+    /// configured, as [`add_token_routes`](Self::openapi_spec) does for the
+    /// token routes, with each body's schema the provider's package's.
+    pub(crate) fn add_user_routes(&self, spec: &mut Value) {
+        let Some(provider) = self.provider() else {
+            return;
+        };
+        let config = self.scheme_config();
+        let Some(prefix) = config.token_url.strip_suffix("/token") else {
+            return;
+        };
+        let prefix = if prefix.is_empty() { "/" } else { prefix };
+        let raw = scoped(config, || {
+            OpenApiService::new(self.users_api(), "users", "").spec()
+        });
+        let Ok(mut theirs) = serde_json::from_str::<Value>(&raw) else {
+            return;
+        };
+        requires::spec::apply(&mut theirs, &requires::spec::collect::<UsersApi>());
+        for (path, method, kind) in PACKAGE_ROUTES {
+            let pointer = format!(
+                "/paths/{}/{method}/requestBody/content",
+                path.replace('/', "~1")
+            );
+            let media = theirs
+                .pointer_mut(&pointer)
+                .and_then(Value::as_object_mut)
+                .into_iter()
+                .flat_map(|content| content.values_mut())
+                .filter_map(Value::as_object_mut);
+            for media in media {
+                media.insert("schema".into(), provider.package_schema(kind));
+            }
+        }
+        merge(spec, &theirs, prefix);
+    }
+}
+
+/// Adds `theirs`' paths (each with a `servers` entry naming `prefix`),
+/// schemas and tags to `spec`; what `spec` has already is kept.
+fn merge(spec: &mut Value, theirs: &Value, prefix: &str) {
+    let Some(root) = spec.as_object_mut() else {
+        return;
+    };
+    if let (Some(paths), Some(new)) = (
+        root.entry("paths")
+            .or_insert_with(|| json!({}))
+            .as_object_mut(),
+        theirs.get("paths").and_then(Value::as_object),
+    ) {
+        for (path, item) in new {
+            if paths.contains_key(path) {
+                tracing::warn!(%path, "the API already has this path; the user route's is left out of the spec");
+                continue;
+            }
+            let mut item = item.clone();
+            if let Some(item) = item.as_object_mut() {
+                item.insert("servers".into(), json!([{"url": prefix}]));
+            }
+            paths.insert(path.clone(), item);
+        }
+    }
+    if let (Some(schemas), Some(new)) = (
+        root.entry("components")
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+            .map(|c| c.entry("schemas").or_insert_with(|| json!({})))
+            .and_then(Value::as_object_mut),
+        theirs
+            .pointer("/components/schemas")
+            .and_then(Value::as_object),
+    ) {
+        for (name, schema) in new {
+            schemas
+                .entry(name.clone())
+                .or_insert_with(|| schema.clone());
+        }
+    }
+    if let (Some(tags), Some(new)) = (
+        root.entry("tags")
+            .or_insert_with(|| json!([]))
+            .as_array_mut(),
+        theirs.get("tags").and_then(Value::as_array),
+    ) {
+        for tag in new {
+            if !tags.iter().any(|t| t.get("name") == tag.get("name")) {
+                tags.push(tag.clone());
+            }
+        }
+    }
+}
