@@ -700,7 +700,7 @@ macro_rules! impl_sql_store {
                 token_filter(&filter, now, &mut w);
                 w.and("t.revoked = FALSE".to_owned());
                 let sql = format!(
-                    "UPDATE access_tokens AS t SET revoked = TRUE{} RETURNING t.jti, t.expires_at",
+                    "UPDATE access_tokens AS t SET revoked = TRUE{} RETURNING jti, expires_at",
                     w.sql()
                 );
                 let mut tx = self.begin_write().await.map_err(|e| error::manage(e, "tokens"))?;
