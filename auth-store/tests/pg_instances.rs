@@ -281,3 +281,53 @@ async fn store_down_answers_503_and_lets_nothing_through() {
         reqwest::StatusCode::SERVICE_UNAVAILABLE
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_listener_connection_reconnects_and_misses_no_revocation() {
+    use auth_core::revocation::RevocationCheck as _;
+    use sqlx::Connection as _;
+    let Some(cluster) = PgCluster::shared() else {
+        return;
+    };
+    let url = cluster.create_database().await;
+    let store_a = PgStore::connect(&url).await.expect("instance A store");
+    let store_b = PgStore::connect(&url).await.expect("instance B store");
+    // Cut every listening connection of this database; the revocation below
+    // may be announced while B is not listening.
+    let mut admin = sqlx::PgConnection::connect(&url).await.expect("admin");
+    let cut: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .expect("terminate listeners");
+    assert_eq!(cut, [true, true]);
+    store_a
+        .record_token(TokenRecord {
+            jti: "t-gap".into(),
+            client_id: "alice".into(),
+            roles: BTreeSet::new(),
+            created_at: 1_700_000_000,
+            expires_at: 4_000_000_000,
+            issued_by: "login".into(),
+            revoked: false,
+        })
+        .await
+        .expect("record");
+    let all = TokenFilter::default();
+    assert_eq!(
+        store_a.revoke_tokens(&all, 1_700_000_000).await.expect("revoke"),
+        1
+    );
+    // B reconnects, listens again and reloads; a bound only so that a
+    // broken listener fails the test instead of hanging it.
+    let give_up = Instant::now() + Duration::from_secs(30);
+    while !store_b
+        .revocations()
+        .is_revoked(Some("t-gap"), "alice", Some(1_700_000_000))
+    {
+        assert!(Instant::now() < give_up, "instance B never saw the revocation");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
