@@ -184,8 +184,7 @@ impl StoreSettings {
             }
             #[cfg(not(feature = "postgres"))]
             return Err(StoreError::Invalid(
-                "PostgreSQL support is not built in: enable auth-store's `postgres` feature"
-                    .into(),
+                "PostgreSQL support is not built in: enable auth-store's `postgres` feature".into(),
             ));
         }
         Err(StoreError::Invalid(format!(

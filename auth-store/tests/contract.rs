@@ -13,7 +13,7 @@ use auth_core::manage::{
 };
 use auth_core::revocation::{MemoryRevocations, RevocationCheck};
 use auth_core::session::{RefreshRecord, RefreshStore, Rotation, hash_refresh_token};
-use auth_core::{AuthPermission, AuthResource, PermissionSet, UserStore};
+use auth_core::{AuthPermission, AuthResource, PermissionSet};
 use auth_store::{PgStore, SqliteStore};
 use serde_json::json;
 
@@ -99,7 +99,8 @@ async fn created_user_is_found_by_name_and_id_with_every_field<S: Backend>(s: S)
     user.permissions = PermissionSet::new();
     user.permissions
         .insert(AuthResource::Users, AuthPermission::List);
-    user.extra.insert("email".into(), json!("alice@example.org"));
+    user.extra
+        .insert("email".into(), json!("alice@example.org"));
     let created = s.create_user(user).await.expect("create");
     assert!(!created.id.is_empty());
     let by_name = s
@@ -115,7 +116,11 @@ async fn created_user_is_found_by_name_and_id_with_every_field<S: Backend>(s: S)
             .permissions
             .contains(AuthResource::Users, AuthPermission::List)
     );
-    let by_id = s.find_by_id(&created.id).await.expect("find").expect("exists");
+    let by_id = s
+        .find_by_id(&created.id)
+        .await
+        .expect("find")
+        .expect("exists");
     assert_eq!(by_id, created);
     assert_eq!(s.count_users().await.expect("count"), 1);
 }
@@ -123,14 +128,20 @@ async fn created_user_is_found_by_name_and_id_with_every_field<S: Backend>(s: S)
 async fn duplicate_username_is_a_conflict<S: Backend>(s: S) {
     s.create_user(new_user("alice", &[])).await.expect("create");
     let bob = s.create_user(new_user("bob", &[])).await.expect("create");
-    let err = s.create_user(new_user("alice", &["x"])).await.unwrap_err();
+    let err = s
+        .create_user(new_user("alice", &["x"]))
+        .await
+        .expect_err("must be refused");
     assert!(matches!(err, ManageError::Conflict(_)), "{err:?}");
     assert_eq!(err.status(), 409);
     let rename = UserUpdate {
         username: Some("alice".into()),
         ..UserUpdate::default()
     };
-    let err = s.update_user(&bob.id, rename).await.unwrap_err();
+    let err = s
+        .update_user(&bob.id, rename)
+        .await
+        .expect_err("must be refused");
     assert!(matches!(err, ManageError::Conflict(_)), "{err:?}");
     // Nothing of the refused writes remains.
     assert_eq!(s.count_users().await.expect("count"), 2);
@@ -145,10 +156,14 @@ async fn unknown_user_is_none_or_not_found<S: Backend>(s: S) {
     assert!(!s.set_password_hash("ghost", "x".into()).await.expect("set"));
     let not_found = |r: Result<_, ManageError>| matches!(r, Err(ManageError::NotFound(_)));
     assert!(not_found(
-        s.update_user("ghost", UserUpdate::default()).await.map(|_| ())
+        s.update_user("ghost", UserUpdate::default())
+            .await
+            .map(|_| ())
     ));
     assert!(not_found(s.delete_user("ghost").await));
-    assert!(not_found(s.add_roles("ghost", &set(&["a"])).await.map(|_| ())));
+    assert!(not_found(
+        s.add_roles("ghost", &set(&["a"])).await.map(|_| ())
+    ));
     assert!(not_found(
         s.remove_roles("ghost", &set(&["a"])).await.map(|_| ())
     ));
@@ -162,7 +177,10 @@ async fn unknown_user_is_none_or_not_found<S: Backend>(s: S) {
 }
 
 async fn empty_username_is_invalid<S: Backend>(s: S) {
-    let err = s.create_user(new_user("  ", &[])).await.unwrap_err();
+    let err = s
+        .create_user(new_user("  ", &[]))
+        .await
+        .expect_err("must be refused");
     assert!(matches!(err, ManageError::Invalid(_)), "{err:?}");
     assert_eq!(s.count_users().await.expect("count"), 0);
 }
@@ -170,13 +188,23 @@ async fn empty_username_is_invalid<S: Backend>(s: S) {
 async fn set_enabled_and_password_hash_change_the_user<S: Backend>(s: S) {
     s.create_user(new_user("alice", &[])).await.expect("create");
     assert!(s.set_enabled("alice", false).await.expect("disable"));
-    assert!(!s.find_by_username("alice").await.unwrap().unwrap().enabled);
-    assert!(s.set_password_hash("alice", "$new".into()).await.expect("hash"));
+    assert!(
+        !s.find_by_username("alice")
+            .await
+            .expect("store call")
+            .expect("store call")
+            .enabled
+    );
+    assert!(
+        s.set_password_hash("alice", "$new".into())
+            .await
+            .expect("hash")
+    );
     assert_eq!(
         s.find_by_username("alice")
             .await
-            .unwrap()
-            .unwrap()
+            .expect("store call")
+            .expect("store call")
             .password_hash,
         "$new"
     );
@@ -196,16 +224,26 @@ async fn list_users_pages_in_username_order<S: Backend>(s: S) {
         ["carol", "dave"]
     );
     assert_eq!(names(&s, UserFilter::default(), page(4, 2)).await, ["erin"]);
-    assert!(names(&s, UserFilter::default(), page(9, 2)).await.is_empty());
+    assert!(
+        names(&s, UserFilter::default(), page(9, 2))
+            .await
+            .is_empty()
+    );
 }
 
 async fn list_users_filters_by_text_role_and_enabled<S: Backend>(s: S) {
-    s.create_user(new_user("alice", &["admin"])).await.unwrap();
-    s.create_user(new_user("malicia", &["reader"])).await.unwrap();
+    s.create_user(new_user("alice", &["admin"]))
+        .await
+        .expect("store call");
+    s.create_user(new_user("malicia", &["reader"]))
+        .await
+        .expect("store call");
     let mut off = new_user("alina", &["admin", "reader"]);
     off.enabled = false;
-    s.create_user(off).await.unwrap();
-    s.create_user(new_user("bob", &["reader"])).await.unwrap();
+    s.create_user(off).await.expect("store call");
+    s.create_user(new_user("bob", &["reader"]))
+        .await
+        .expect("store call");
     let f = |text: Option<&str>, role: Option<&str>, enabled: Option<bool>| UserFilter {
         username_contains: text.map(str::to_owned),
         role: role.map(str::to_owned),
@@ -216,7 +254,11 @@ async fn list_users_filters_by_text_role_and_enabled<S: Backend>(s: S) {
         ["alice", "alina", "malicia"]
     );
     // Case matters, and `%`/`_` are plain text, not patterns.
-    assert!(names(&s, f(Some("ALI"), None, None), all()).await.is_empty());
+    assert!(
+        names(&s, f(Some("ALI"), None, None), all())
+            .await
+            .is_empty()
+    );
     assert!(names(&s, f(Some("a%"), None, None), all()).await.is_empty());
     assert_eq!(
         names(&s, f(None, Some("admin"), None), all()).await,
@@ -233,7 +275,10 @@ async fn list_users_filters_by_text_role_and_enabled<S: Backend>(s: S) {
 }
 
 async fn update_user_replaces_only_the_given_fields<S: Backend>(s: S) {
-    let alice = s.create_user(new_user("alice", &["a", "b"])).await.unwrap();
+    let alice = s
+        .create_user(new_user("alice", &["a", "b"]))
+        .await
+        .expect("store call");
     let mut extra = serde_json::Map::new();
     extra.insert("team".into(), json!("blue"));
     let updated = s
@@ -254,8 +299,16 @@ async fn update_user_replaces_only_the_given_fields<S: Backend>(s: S) {
     assert_eq!(updated.password_hash, alice.password_hash);
     assert!(updated.enabled);
     assert_eq!(updated.permissions, alice.permissions);
-    assert_eq!(s.find_by_id(&alice.id).await.unwrap(), Some(updated));
-    assert!(s.find_by_username("alice").await.unwrap().is_none());
+    assert_eq!(
+        s.find_by_id(&alice.id).await.expect("store call"),
+        Some(updated)
+    );
+    assert!(
+        s.find_by_username("alice")
+            .await
+            .expect("store call")
+            .is_none()
+    );
     let disabled = s
         .update_user(
             &alice.id,
@@ -273,34 +326,57 @@ async fn update_user_replaces_only_the_given_fields<S: Backend>(s: S) {
 }
 
 async fn delete_user_removes_the_user_and_their_roles<S: Backend>(s: S) {
-    let alice = s.create_user(new_user("alice", &["admin"])).await.unwrap();
-    s.create_user(new_user("bob", &[])).await.unwrap();
+    let alice = s
+        .create_user(new_user("alice", &["admin"]))
+        .await
+        .expect("store call");
+    s.create_user(new_user("bob", &[]))
+        .await
+        .expect("store call");
     s.delete_user(&alice.id).await.expect("delete");
-    assert!(s.find_by_id(&alice.id).await.unwrap().is_none());
-    assert_eq!(s.count_users().await.unwrap(), 1);
+    assert!(s.find_by_id(&alice.id).await.expect("store call").is_none());
+    assert_eq!(s.count_users().await.expect("store call"), 1);
     let admins = UserFilter {
         role: Some("admin".into()),
         ..UserFilter::default()
     };
     assert!(names(&s, admins, all()).await.is_empty());
     // The name is free again.
-    s.create_user(new_user("alice", &[])).await.expect("recreate");
+    s.create_user(new_user("alice", &[]))
+        .await
+        .expect("recreate");
 }
 
 async fn add_and_remove_roles_change_only_those_roles<S: Backend>(s: S) {
-    let alice = s.create_user(new_user("alice", &["a"])).await.unwrap();
-    let u = s.add_roles(&alice.id, &set(&["a", "b", "c"])).await.unwrap();
+    let alice = s
+        .create_user(new_user("alice", &["a"]))
+        .await
+        .expect("store call");
+    let u = s
+        .add_roles(&alice.id, &set(&["a", "b", "c"]))
+        .await
+        .expect("store call");
     assert_eq!(u.roles, set(&["a", "b", "c"]));
-    let u = s.remove_roles(&alice.id, &set(&["a", "z"])).await.unwrap();
+    let u = s
+        .remove_roles(&alice.id, &set(&["a", "z"]))
+        .await
+        .expect("store call");
     assert_eq!(u.roles, set(&["b", "c"]));
     assert_eq!(
-        s.find_by_id(&alice.id).await.unwrap().unwrap().roles,
+        s.find_by_id(&alice.id)
+            .await
+            .expect("store call")
+            .expect("store call")
+            .roles,
         set(&["b", "c"])
     );
 }
 
 async fn concurrent_role_changes_lose_no_role<S: Backend>(s: S) {
-    let alice = s.create_user(new_user("alice", &[])).await.unwrap();
+    let alice = s
+        .create_user(new_user("alice", &[]))
+        .await
+        .expect("store call");
     let tasks: Vec<_> = (0..8)
         .map(|i| {
             let s = s.clone();
@@ -311,7 +387,12 @@ async fn concurrent_role_changes_lose_no_role<S: Backend>(s: S) {
     for t in tasks {
         t.await.expect("join").expect("add");
     }
-    let roles = s.find_by_id(&alice.id).await.unwrap().unwrap().roles;
+    let roles = s
+        .find_by_id(&alice.id)
+        .await
+        .expect("store call")
+        .expect("store call")
+        .roles;
     assert_eq!(roles.len(), 8, "{roles:?}");
 }
 
@@ -319,10 +400,19 @@ async fn concurrent_role_changes_lose_no_role<S: Backend>(s: S) {
 
 async fn rotation_consumes_the_token_and_chains_the_family<S: Backend>(s: S) {
     let first = hash_refresh_token("first");
-    s.insert(first, refresh("fam", "alice", NOW + 100)).await.unwrap();
-    assert_eq!(s.family_of(&first).await.unwrap().as_deref(), Some("fam"));
+    s.insert(first, refresh("fam", "alice", NOW + 100))
+        .await
+        .expect("store call");
+    assert_eq!(
+        s.family_of(&first).await.expect("store call").as_deref(),
+        Some("fam")
+    );
     let second = hash_refresh_token("second");
-    let Rotation::Rotated(next) = s.rotate(&first, second, NOW + 10, 50).await.unwrap() else {
+    let Rotation::Rotated(next) = s
+        .rotate(&first, second, NOW + 10, 50)
+        .await
+        .expect("store call")
+    else {
         panic!("first rotation must succeed");
     };
     assert_eq!(next.family, "fam");
@@ -336,7 +426,7 @@ async fn rotation_consumes_the_token_and_chains_the_family<S: Backend>(s: S) {
     let Rotation::Rotated(last) = s
         .rotate(&second, third, NOW + 20, 1_000_000)
         .await
-        .unwrap()
+        .expect("store call")
     else {
         panic!("second rotation must succeed");
     };
@@ -345,49 +435,66 @@ async fn rotation_consumes_the_token_and_chains_the_family<S: Backend>(s: S) {
 
 async fn reused_refresh_token_revokes_its_family<S: Backend>(s: S) {
     let first = hash_refresh_token("first");
-    s.insert(first, refresh("fam", "alice", NOW + 100)).await.unwrap();
+    s.insert(first, refresh("fam", "alice", NOW + 100))
+        .await
+        .expect("store call");
     let other = hash_refresh_token("other");
-    s.insert(other, refresh("fam2", "alice", NOW + 100)).await.unwrap();
+    s.insert(other, refresh("fam2", "alice", NOW + 100))
+        .await
+        .expect("store call");
     let second = hash_refresh_token("second");
     assert!(matches!(
-        s.rotate(&first, second, NOW, 50).await.unwrap(),
+        s.rotate(&first, second, NOW, 50).await.expect("store call"),
         Rotation::Rotated(_)
     ));
     assert_eq!(
-        s.rotate(&first, hash_refresh_token("x"), NOW, 50).await.unwrap(),
+        s.rotate(&first, hash_refresh_token("x"), NOW, 50)
+            .await
+            .expect("store call"),
         Rotation::Reused {
             family: "fam".into()
         }
     );
     // The legitimate successor died with its family; the other family lives.
     assert_eq!(
-        s.rotate(&second, hash_refresh_token("y"), NOW, 50).await.unwrap(),
+        s.rotate(&second, hash_refresh_token("y"), NOW, 50)
+            .await
+            .expect("store call"),
         Rotation::Invalid
     );
-    assert!(s.family_of(&second).await.unwrap().is_none());
-    assert_eq!(s.family_of(&other).await.unwrap().as_deref(), Some("fam2"));
+    assert!(s.family_of(&second).await.expect("store call").is_none());
+    assert_eq!(
+        s.family_of(&other).await.expect("store call").as_deref(),
+        Some("fam2")
+    );
 }
 
 async fn expired_or_unknown_refresh_token_is_invalid<S: Backend>(s: S) {
     let old = hash_refresh_token("old");
-    s.insert(old, refresh("fam", "alice", NOW + 100)).await.unwrap();
+    s.insert(old, refresh("fam", "alice", NOW + 100))
+        .await
+        .expect("store call");
     let next = hash_refresh_token("next");
     assert_eq!(
-        s.rotate(&old, next, NOW + 100, 50).await.unwrap(),
+        s.rotate(&old, next, NOW + 100, 50)
+            .await
+            .expect("store call"),
         Rotation::Invalid
     );
-    assert!(s.family_of(&next).await.unwrap().is_none());
+    assert!(s.family_of(&next).await.expect("store call").is_none());
     assert_eq!(
         s.rotate(&hash_refresh_token("nope"), next, NOW, 50)
             .await
-            .unwrap(),
+            .expect("store call"),
         Rotation::Invalid
     );
 }
 
 async fn concurrent_rotations_of_one_token_have_one_winner<S: Backend>(s: S) {
     let first = hash_refresh_token("first");
-    s.insert(first, refresh("fam", "alice", NOW + 100)).await.unwrap();
+    s.insert(first, refresh("fam", "alice", NOW + 100))
+        .await
+        .expect("store call");
     let tasks: Vec<_> = (0..8)
         .map(|i| {
             let s = s.clone();
@@ -412,18 +519,30 @@ async fn revoking_a_family_or_a_user_deletes_their_tokens<S: Backend>(s: S) {
     let a = hash_refresh_token("a");
     let b = hash_refresh_token("b");
     let c = hash_refresh_token("c");
-    s.insert(a, refresh("fam-a", "alice", NOW + 100)).await.unwrap();
-    s.insert(b, refresh("fam-b", "alice", NOW + 100)).await.unwrap();
-    s.insert(c, refresh("fam-c", "bob", NOW + 100)).await.unwrap();
+    s.insert(a, refresh("fam-a", "alice", NOW + 100))
+        .await
+        .expect("store call");
+    s.insert(b, refresh("fam-b", "alice", NOW + 100))
+        .await
+        .expect("store call");
+    s.insert(c, refresh("fam-c", "bob", NOW + 100))
+        .await
+        .expect("store call");
     assert_eq!(
-        s.revoke_family("fam-a").await.unwrap().as_deref(),
+        s.revoke_family("fam-a")
+            .await
+            .expect("store call")
+            .as_deref(),
         Some("alice")
     );
-    assert_eq!(s.revoke_family("fam-a").await.unwrap(), None);
-    assert!(s.family_of(&a).await.unwrap().is_none());
-    s.revoke_user("alice").await.unwrap();
-    assert!(s.family_of(&b).await.unwrap().is_none());
-    assert_eq!(s.family_of(&c).await.unwrap().as_deref(), Some("fam-c"));
+    assert_eq!(s.revoke_family("fam-a").await.expect("store call"), None);
+    assert!(s.family_of(&a).await.expect("store call").is_none());
+    s.revoke_user("alice").await.expect("store call");
+    assert!(s.family_of(&b).await.expect("store call").is_none());
+    assert_eq!(
+        s.family_of(&c).await.expect("store call").as_deref(),
+        Some("fam-c")
+    );
 }
 
 // ---- token registry ----
@@ -431,22 +550,25 @@ async fn revoking_a_family_or_a_user_deletes_their_tokens<S: Backend>(s: S) {
 async fn recorded_tokens_list_newest_first_with_filters_and_pages<S: Backend>(s: S) {
     s.record_token(token("t1", "alice", &["admin"], NOW, NOW + 100))
         .await
-        .unwrap();
+        .expect("store call");
     s.record_token(token("t2", "alice", &["reader"], NOW + 1, NOW + 100))
         .await
-        .unwrap();
+        .expect("store call");
     s.record_token(token("t3", "bob", &["reader"], NOW + 2, NOW + 100))
         .await
-        .unwrap();
+        .expect("store call");
     s.record_token(token("old", "bob", &["reader"], NOW - 200, NOW - 100))
         .await
-        .unwrap();
+        .expect("store call");
     let jtis = |list: Vec<TokenRecord>| list.into_iter().map(|t| t.jti).collect::<Vec<_>>();
     let list = |f: TokenFilter, page: Page| {
         let s = s.clone();
         async move { jtis(s.list_tokens(&f, NOW, page).await.expect("list")) }
     };
-    assert_eq!(list(TokenFilter::default(), all()).await, ["t3", "t2", "t1"]);
+    assert_eq!(
+        list(TokenFilter::default(), all()).await,
+        ["t3", "t2", "t1"]
+    );
     let with_expired = TokenFilter {
         include_expired: true,
         ..TokenFilter::default()
@@ -466,7 +588,7 @@ async fn recorded_tokens_list_newest_first_with_filters_and_pages<S: Backend>(s:
         jti: Some("t1".into()),
         ..TokenFilter::default()
     };
-    let found = s.list_tokens(&one, NOW, all()).await.unwrap();
+    let found = s.list_tokens(&one, NOW, all()).await.expect("store call");
     assert_eq!(found, [token("t1", "alice", &["admin"], NOW, NOW + 100)]);
     let second_page = Page {
         offset: 1,
@@ -476,31 +598,41 @@ async fn recorded_tokens_list_newest_first_with_filters_and_pages<S: Backend>(s:
     let err = s
         .record_token(token("t1", "eve", &[], NOW, NOW + 1))
         .await
-        .unwrap_err();
+        .expect_err("must be refused");
     assert!(matches!(err, ManageError::Conflict(_)), "{err:?}");
 }
 
 async fn revoke_tokens_marks_matching_unexpired_tokens_and_refuses_them<S: Backend>(s: S) {
     s.record_token(token("t1", "alice", &["admin"], NOW, NOW + 100))
         .await
-        .unwrap();
+        .expect("store call");
     s.record_token(token("t2", "alice", &["reader"], NOW, NOW + 100))
         .await
-        .unwrap();
+        .expect("store call");
     s.record_token(token("t3", "bob", &["reader"], NOW, NOW + 100))
         .await
-        .unwrap();
+        .expect("store call");
     s.record_token(token("old", "alice", &["reader"], NOW - 200, NOW - 100))
         .await
-        .unwrap();
+        .expect("store call");
     let readers_of_alice = TokenFilter {
         client_id: Some("alice".into()),
         role: Some("reader".into()),
         include_expired: true, // ignored: expired tokens need no revocation
         ..TokenFilter::default()
     };
-    assert_eq!(s.revoke_tokens(&readers_of_alice, NOW).await.unwrap(), 1);
-    assert_eq!(s.revoke_tokens(&readers_of_alice, NOW).await.unwrap(), 0);
+    assert_eq!(
+        s.revoke_tokens(&readers_of_alice, NOW)
+            .await
+            .expect("store call"),
+        1
+    );
+    assert_eq!(
+        s.revoke_tokens(&readers_of_alice, NOW)
+            .await
+            .expect("store call"),
+        0
+    );
     let revs = s.revs();
     assert!(revs.is_revoked(Some("t2"), "alice", Some(NOW)));
     assert!(!revs.is_revoked(Some("t1"), "alice", Some(NOW)));
@@ -508,12 +640,18 @@ async fn revoke_tokens_marks_matching_unexpired_tokens_and_refuses_them<S: Backe
     let listed = s
         .list_tokens(&TokenFilter::default(), NOW, all())
         .await
-        .unwrap();
-    let revoked: Vec<_> = listed.iter().filter(|t| t.revoked).map(|t| &t.jti).collect();
+        .expect("store call");
+    let revoked: Vec<_> = listed
+        .iter()
+        .filter(|t| t.revoked)
+        .map(|t| &t.jti)
+        .collect();
     assert_eq!(revoked, ["t2"]);
     // An empty filter revokes everything left.
     assert_eq!(
-        s.revoke_tokens(&TokenFilter::default(), NOW).await.unwrap(),
+        s.revoke_tokens(&TokenFilter::default(), NOW)
+            .await
+            .expect("store call"),
         2
     );
     assert!(revs.is_revoked(Some("t3"), "bob", Some(NOW)));
@@ -522,13 +660,17 @@ async fn revoke_tokens_marks_matching_unexpired_tokens_and_refuses_them<S: Backe
 async fn revoke_client_tokens_refuses_every_token_up_to_the_cutoff<S: Backend>(s: S) {
     s.record_token(token("t1", "alice", &[], NOW, NOW + 100))
         .await
-        .unwrap();
+        .expect("store call");
     s.record_token(token("t2", "alice", &[], NOW + 50, NOW + 100))
         .await
-        .unwrap();
-    s.revoke_client_tokens("alice", NOW + 10).await.unwrap();
+        .expect("store call");
+    s.revoke_client_tokens("alice", NOW + 10)
+        .await
+        .expect("store call");
     // A later, smaller cut-off does not move it back.
-    s.revoke_client_tokens("alice", NOW).await.unwrap();
+    s.revoke_client_tokens("alice", NOW)
+        .await
+        .expect("store call");
     let revs = s.revs();
     assert!(revs.is_revoked(Some("never-seen"), "alice", Some(NOW + 10)));
     assert!(!revs.is_revoked(Some("t2"), "alice", Some(NOW + 50)));
@@ -536,23 +678,27 @@ async fn revoke_client_tokens_refuses_every_token_up_to_the_cutoff<S: Backend>(s
     let listed = s
         .list_tokens(&TokenFilter::default(), NOW, all())
         .await
-        .unwrap();
-    let revoked: Vec<_> = listed.iter().filter(|t| t.revoked).map(|t| &t.jti).collect();
+        .expect("store call");
+    let revoked: Vec<_> = listed
+        .iter()
+        .filter(|t| t.revoked)
+        .map(|t| &t.jti)
+        .collect();
     assert_eq!(revoked, ["t1"]);
 }
 
 async fn delete_expired_removes_only_expired_tokens<S: Backend>(s: S) {
     s.record_token(token("live", "alice", &[], NOW, NOW + 100))
         .await
-        .unwrap();
+        .expect("store call");
     s.record_token(token("dead1", "alice", &[], NOW - 300, NOW - 100))
         .await
-        .unwrap();
+        .expect("store call");
     s.record_token(token("dead2", "bob", &[], NOW - 300, NOW - 1))
         .await
-        .unwrap();
-    assert_eq!(s.delete_expired(NOW).await.unwrap(), 2);
-    assert_eq!(s.delete_expired(NOW).await.unwrap(), 0);
+        .expect("store call");
+    assert_eq!(s.delete_expired(NOW).await.expect("store call"), 2);
+    assert_eq!(s.delete_expired(NOW).await.expect("store call"), 0);
     let everything = TokenFilter {
         include_expired: true,
         ..TokenFilter::default()
@@ -560,7 +706,7 @@ async fn delete_expired_removes_only_expired_tokens<S: Backend>(s: S) {
     let left: Vec<_> = s
         .list_tokens(&everything, NOW, all())
         .await
-        .unwrap()
+        .expect("store call")
         .into_iter()
         .map(|t| t.jti)
         .collect();
@@ -570,20 +716,20 @@ async fn delete_expired_removes_only_expired_tokens<S: Backend>(s: S) {
 // ---- handler settings ----
 
 async fn saving_settings_keeps_exactly_one_active_handler<S: Backend>(s: S) {
-    assert!(s.handler_settings().await.unwrap().is_empty());
+    assert!(s.handler_settings().await.expect("store call").is_empty());
     s.save_handler_settings("jwt", &json!({"issuer": "a"}), true, NOW)
         .await
-        .unwrap();
+        .expect("store call");
     s.save_handler_settings("ldap", &json!({"url": "ldap://x"}), false, NOW + 1)
         .await
-        .unwrap();
+        .expect("store call");
     let active = |list: Vec<auth_core::manage::StoredHandlerSettings>| {
         list.into_iter()
             .filter(|h| h.active)
             .map(|h| h.id)
             .collect::<Vec<_>>()
     };
-    let list = s.handler_settings().await.unwrap();
+    let list = s.handler_settings().await.expect("store call");
     assert_eq!(list.len(), 2);
     assert_eq!(list[1].config, json!({"url": "ldap://x"}));
     assert_eq!(list[1].updated_at, NOW + 1);
@@ -591,14 +737,17 @@ async fn saving_settings_keeps_exactly_one_active_handler<S: Backend>(s: S) {
     // Saving the active one without `activate` keeps it active.
     s.save_handler_settings("jwt", &json!({"issuer": "b"}), false, NOW + 2)
         .await
-        .unwrap();
-    let list = s.handler_settings().await.unwrap();
+        .expect("store call");
+    let list = s.handler_settings().await.expect("store call");
     assert_eq!(list[0].config, json!({"issuer": "b"}));
     assert_eq!(active(list), ["jwt"]);
     s.save_handler_settings("ldap", &json!({"url": "ldap://y"}), true, NOW + 3)
         .await
-        .unwrap();
-    assert_eq!(active(s.handler_settings().await.unwrap()), ["ldap"]);
+        .expect("store call");
+    assert_eq!(
+        active(s.handler_settings().await.expect("store call")),
+        ["ldap"]
+    );
 }
 
 /// Runs each contract function against both backends, as `sqlite::<name>`

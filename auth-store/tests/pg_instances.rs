@@ -151,11 +151,17 @@ async fn token_revoked_through_one_instance_is_refused_by_the_other_within_a_sec
     // One revoked token.
     let (status, body) = login(&http, &a).await;
     assert_eq!(status, reqwest::StatusCode::OK, "{body}");
-    let token = body["access_token"].as_str().expect("access token").to_owned();
+    let token = body["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_owned();
     let (other_status, other) = login(&http, &b).await;
     assert_eq!(other_status, reqwest::StatusCode::OK, "{other}");
     let untouched = other["access_token"].as_str().expect("access").to_owned();
-    assert_eq!(whoami_status(&http, &b, &token).await, reqwest::StatusCode::OK);
+    assert_eq!(
+        whoami_status(&http, &b, &token).await,
+        reqwest::StatusCode::OK
+    );
     let c = claims(&token);
     let jti = c["jti"].as_str().expect("jti").to_owned();
     store_a
@@ -216,7 +222,10 @@ async fn a_restarted_instance_loads_the_revocations_of_the_others() {
     store_a.record_token(record).await.expect("record");
     let all = TokenFilter::default();
     assert_eq!(
-        store_a.revoke_tokens(&all, 1_700_000_000).await.expect("revoke"),
+        store_a
+            .revoke_tokens(&all, 1_700_000_000)
+            .await
+            .expect("revoke"),
         1
     );
     let store_b = PgStore::connect(&url).await.expect("instance B store");
@@ -239,9 +248,7 @@ async fn store_down_answers_503_and_lets_nothing_through() {
         acquire_timeout: Duration::from_secs(1),
         max_connections: 4,
     };
-    let store = PgStore::connect_with(&url, &options)
-        .await
-        .expect("store");
+    let store = PgStore::connect_with(&url, &options).await.expect("store");
     add_alice(&store).await;
     let base = serve(app(&store)).await;
     let http = reqwest::Client::new();
@@ -317,7 +324,10 @@ async fn a_lost_listener_connection_reconnects_and_misses_no_revocation() {
         .expect("record");
     let all = TokenFilter::default();
     assert_eq!(
-        store_a.revoke_tokens(&all, 1_700_000_000).await.expect("revoke"),
+        store_a
+            .revoke_tokens(&all, 1_700_000_000)
+            .await
+            .expect("revoke"),
         1
     );
     // B reconnects, listens again and reloads; a bound only so that a
@@ -327,7 +337,10 @@ async fn a_lost_listener_connection_reconnects_and_misses_no_revocation() {
         .revocations()
         .is_revoked(Some("t-gap"), "alice", Some(1_700_000_000))
     {
-        assert!(Instant::now() < give_up, "instance B never saw the revocation");
+        assert!(
+            Instant::now() < give_up,
+            "instance B never saw the revocation"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

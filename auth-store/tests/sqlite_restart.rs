@@ -2,12 +2,12 @@
 
 use std::collections::BTreeSet;
 
+use auth_core::PermissionSet;
 use auth_core::manage::{
     NewUser, SettingsStore, TokenFilter, TokenRecord, TokenStore, UserAdmin, UserFilter,
 };
 use auth_core::revocation::RevocationCheck;
 use auth_core::session::{RefreshRecord, RefreshStore, hash_refresh_token};
-use auth_core::PermissionSet;
 use auth_store::{SqliteStore, StoreSettings};
 use serde_json::json;
 
@@ -48,8 +48,14 @@ async fn a_restart_loses_no_user_token_revocation_or_setting() {
             })
             .await
             .expect("create");
-        store.record_token(record("t-kept", &alice.id)).await.expect("record");
-        store.record_token(record("t-revoked", &alice.id)).await.expect("record");
+        store
+            .record_token(record("t-kept", &alice.id))
+            .await
+            .expect("record");
+        store
+            .record_token(record("t-revoked", &alice.id))
+            .await
+            .expect("record");
         let one = TokenFilter {
             jti: Some("t-revoked".into()),
             ..TokenFilter::default()

@@ -86,10 +86,21 @@ impl PgCluster {
         std::fs::create_dir(&data).map_err(|e| format!("data dir: {e}"))?;
         let as_root = is_root();
         if as_root {
-            run(Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()))?;
+            run(Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir.path()))?;
         }
         run(as_server_user(as_root, &bin.join("initdb"))
-            .args(["-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C", "-D"])
+            .args([
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "-D",
+            ])
             .arg(&data))?;
         let port = free_port()?;
         // The shell starts the server and stops it once our end of its stdin
@@ -147,15 +158,23 @@ impl PgCluster {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let ready = Command::new(bin.join("pg_isready"))
-                .args(["-q", "-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres"])
+                .args([
+                    "-q",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &self.port.to_string(),
+                    "-U",
+                    "postgres",
+                ])
                 .status()
                 .is_ok_and(|s| s.success());
             if ready {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                let log = std::fs::read_to_string(self.dir.path().join("server.log"))
-                    .unwrap_or_default();
+                let log =
+                    std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default();
                 return Err(format!("postgres did not become ready:\n{log}"));
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -245,7 +264,8 @@ fn bin_dir() -> Option<PathBuf> {
         return Some(bin);
     }
     std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path).find(|d| d.join("initdb").exists() && d.join("postgres").exists())
+        std::env::split_paths(&path)
+            .find(|d| d.join("initdb").exists() && d.join("postgres").exists())
     })
 }
 
