@@ -15,6 +15,7 @@ pub mod handler;
 pub mod handler_config;
 pub mod hooks;
 pub mod jwt;
+pub mod oidc;
 pub mod password;
 pub mod permission;
 pub mod pipeline;
@@ -43,6 +44,7 @@ pub use handler_config::{
 };
 pub use hooks::{AfterAuth, AfterHook, BeforeAuth, BeforeHook, BoxFuture};
 pub use jwt::{JwtHandler, TokenIssuer};
+pub use oidc::OidcHandler;
 pub use permission::{AuthPermission, AuthResource, Permission, PermissionSet, Resource, Scope};
 pub use pipeline::{Pipeline, PipelineBuilder};
 pub use principal::{AuthMethod, Channel, Principal, Requirement, RoleMap};

@@ -360,6 +360,7 @@ impl PoemAuth {
     /// | `GET /me` | the caller's principal |
     /// | `GET /available-permissions` | every resource and its permissions |
     /// | `GET /.well-known/jwks.json` | the public signing keys |
+    /// | `GET /.well-known/openid-configuration` | OIDC discovery metadata, when the issuer is a URL |
     ///
     /// Without a token service ([`PoemAuthBuilder::token_service`]) the
     /// token, revoke and logout routes answer 501.

@@ -25,7 +25,7 @@ pub use extractor::{Authenticated, OptionalAuthenticated};
 pub use middleware::{AuthEndpoint, AuthLayer};
 pub use openapi::{ApiAuth, DEFAULT_TOKEN_URL, OptionalApiAuth, SchemeNames};
 pub use rejection::AuthRejection;
-pub use routes::TokenApi;
+pub use routes::{JWKS_MAX_AGE_SECS, TokenApi};
 pub use trace::{MaskedTracing, MaskedTracingEndpoint};
 pub use websocket::WsAuthenticated;
 
