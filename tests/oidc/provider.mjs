@@ -39,6 +39,7 @@ const provider = new Provider(issuer, {
     grant_types: ['client_credentials'],
     redirect_uris: [],
     response_types: [],
+    id_token_signed_response_alg: alg,
   }],
   jwks: { keys: [key] },
   features: {

@@ -415,6 +415,7 @@ fn the_token_routes_appear_in_the_spec_with_both_body_types() {
         "/me",
         "/available-permissions",
         "/.well-known/jwks.json",
+        "/.well-known/openid-configuration",
     ] {
         assert!(spec["paths"].get(path).is_some(), "{path} missing");
     }
