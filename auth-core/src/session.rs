@@ -274,8 +274,7 @@ impl TokenService {
     pub fn new(issuer: TokenIssuer, users: Arc<dyn UserStore>) -> Self {
         // Our own tokens, checked when revoked: signature and structure
         // only, so an expired token can still be revoked.
-        let validator =
-            JwtValidator::new(issuer.keys(), Validation::new().signature_only());
+        let validator = JwtValidator::new(issuer.keys(), Validation::new().signature_only());
         Self {
             issuer,
             validator,

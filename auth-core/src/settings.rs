@@ -7,10 +7,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::apikey::ApiKeyHandler;
-use crate::oidc::{IssuerConfig, OidcHandler};
 use crate::jwt::{
     Algorithm, DEFAULT_TOKEN_MINUTES, JwtKey, KeyError, KeySet, TokenIssuer, Validation,
 };
+use crate::oidc::{IssuerConfig, OidcHandler};
 
 /// The default environment-variable prefix.
 pub const DEFAULT_PREFIX: &str = "AUTH_";
@@ -363,14 +363,17 @@ impl Settings {
         if self.oidc_issuer.is_none() && self.jwks_url.is_none() {
             return Ok(None);
         }
-        let audience = self.jwt_audience.clone().ok_or_else(|| SettingsError::Invalid {
-            var: self.var("JWT_AUDIENCE"),
-            reason: format!(
-                "{} or {} is set: set the audience outside tokens must name",
-                self.var("OIDC_ISSUER"),
-                self.var("JWKS_URL")
-            ),
-        })?;
+        let audience = self
+            .jwt_audience
+            .clone()
+            .ok_or_else(|| SettingsError::Invalid {
+                var: self.var("JWT_AUDIENCE"),
+                reason: format!(
+                    "{} or {} is set: set the audience outside tokens must name",
+                    self.var("OIDC_ISSUER"),
+                    self.var("JWKS_URL")
+                ),
+            })?;
         Ok(Some(IssuerConfig {
             issuer: self.oidc_issuer.clone(),
             jwks_url: self.jwks_url.clone(),

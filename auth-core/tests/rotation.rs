@@ -3,9 +3,7 @@
 
 use std::sync::Arc;
 
-use auth_core::jwt::{
-    Algorithm, JwtKey, KeyError, KeySet, ManualClock, TokenIssuer, Validation,
-};
+use auth_core::jwt::{Algorithm, JwtKey, KeyError, KeySet, ManualClock, TokenIssuer, Validation};
 use auth_core::{AuthContext, AuthHandler, AuthMethod, JwtHandler, Principal};
 
 const START: i64 = 1_900_000_000;
@@ -69,7 +67,11 @@ fn rotated_key_is_published_ahead_then_signs_and_the_old_one_retires_after_its_l
     clock.set(last_old.expires_at + 1);
     assert_eq!(kids(&issuer), ["new", "old"], "still within the leeway");
     clock.set(START + 300 + 600 + 30);
-    assert_eq!(kids(&issuer), ["new"], "retired after its last token expired");
+    assert_eq!(
+        kids(&issuer),
+        ["new"],
+        "retired after its last token expired"
+    );
 }
 
 #[tokio::test]

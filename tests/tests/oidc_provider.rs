@@ -155,7 +155,12 @@ fn delete_users(user: Authenticated) -> Response {
 }
 
 fn app(handler: OidcHandler) -> TestClient<impl Endpoint> {
-    let auth = PoemAuth::new(Pipeline::builder().handler(handler).build().expect("pipeline"));
+    let auth = PoemAuth::new(
+        Pipeline::builder()
+            .handler(handler)
+            .build()
+            .expect("pipeline"),
+    );
     TestClient::new(
         Route::new()
             .at("/api/conversations", get(conversations))
@@ -164,14 +169,21 @@ fn app(handler: OidcHandler) -> TestClient<impl Endpoint> {
     )
 }
 
-async fn status_of(cli: &TestClient<impl Endpoint>, path: &str, token: &str) -> (StatusCode, String) {
+async fn status_of(
+    cli: &TestClient<impl Endpoint>,
+    path: &str,
+    token: &str,
+) -> (StatusCode, String) {
     let resp = cli
         .get(path)
         .header("authorization", format!("Bearer {token}"))
         .send()
         .await;
     let status = resp.0.status();
-    (status, resp.0.into_body().into_string().await.expect("body"))
+    (
+        status,
+        resp.0.into_body().into_string().await.expect("body"),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -189,7 +201,9 @@ async fn oidc_provider_tokens_are_verified_through_discovery_and_wrong_ones_refu
     let cli = app(handler);
 
     // Accepted; its scopes map onto the permission model; `sub` is the id.
-    let token = provider.token(AUDIENCE, "conversation:read users:list").await;
+    let token = provider
+        .token(AUDIENCE, "conversation:read users:list")
+        .await;
     assert_eq!(
         status_of(&cli, "/api/conversations", &token).await,
         (StatusCode::OK, provider.client_id.clone())
@@ -203,7 +217,9 @@ async fn oidc_provider_tokens_are_verified_through_discovery_and_wrong_ones_refu
     // A token for another audience.
     let other_audience = provider.token(OTHER_AUDIENCE, "conversation:read").await;
     assert_eq!(
-        status_of(&cli, "/api/conversations", &other_audience).await.0,
+        status_of(&cli, "/api/conversations", &other_audience)
+            .await
+            .0,
         StatusCode::UNAUTHORIZED
     );
 

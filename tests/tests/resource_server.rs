@@ -14,7 +14,7 @@ use auth_core::jwt::{
 use auth_core::oidc::{IssuerConfig, OidcHandler};
 use auth_core::session::TokenService;
 use auth_core::{
-    AuthContext, AuthError, AuthHandler, AuthPermission as P, AuthResource as R, AuthMethod,
+    AuthContext, AuthError, AuthHandler, AuthMethod, AuthPermission as P, AuthResource as R,
     JwtHandler, MemoryUserStore, PermissionSet, Pipeline, Principal,
 };
 use auth_poem::{Authenticated, PoemAuth};
@@ -127,9 +127,10 @@ async fn validator_follows_the_issuers_discovery_document_across_a_key_rotation(
         .expect("auth");
     serve(
         a_acceptor,
-        Route::new()
-            .nest("/auth", a_auth.routes())
-            .at("/api/conversations", get(conversations).with(a_auth.layer())),
+        Route::new().nest("/auth", a_auth.routes()).at(
+            "/api/conversations",
+            get(conversations).with(a_auth.layer()),
+        ),
     );
 
     // Service B: validates A's tokens through A's discovery document.
@@ -142,7 +143,10 @@ async fn validator_follows_the_issuers_discovery_document_across_a_key_rotation(
     let (b_base, b_acceptor) = bind().await;
     serve(
         b_acceptor,
-        Route::new().at("/api/conversations", get(conversations).with(b_auth.layer())),
+        Route::new().at(
+            "/api/conversations",
+            get(conversations).with(b_auth.layer()),
+        ),
     );
     let b_url = format!("{b_base}/api/conversations");
     let http = reqwest::Client::new();
@@ -156,9 +160,15 @@ async fn validator_follows_the_issuers_discovery_document_across_a_key_rotation(
         .await
         .expect("json");
     assert_eq!(discovery["issuer"], iss.as_str());
-    assert_eq!(discovery["jwks_uri"], format!("{iss}/.well-known/jwks.json"));
+    assert_eq!(
+        discovery["jwks_uri"],
+        format!("{iss}/.well-known/jwks.json")
+    );
     assert_eq!(discovery["token_endpoint"], format!("{iss}/token"));
-    assert_eq!(discovery["id_token_signing_alg_values_supported"], json!(["EdDSA"]));
+    assert_eq!(
+        discovery["id_token_signing_alg_values_supported"],
+        json!(["EdDSA"])
+    );
     let jwks_url = format!("{iss}/.well-known/jwks.json");
 
     let old = issuer.issue(&reader("alice")).expect("token");
@@ -273,9 +283,9 @@ async fn flood_of_unknown_kids_fetches_at_most_once_per_interval_and_known_keys_
     let key = JwtKey::generate(Algorithm::ES256)
         .expect("key")
         .with_kid("k1");
-    let (url, server) = start_jwks(&KeySet::new().with(
-        JwtKey::from_jwk(&key.public_jwk().expect("jwk")).expect("public"),
-    ))
+    let (url, server) = start_jwks(
+        &KeySet::new().with(JwtKey::from_jwk(&key.public_jwk().expect("jwk")).expect("public")),
+    )
     .await;
     let clock = ManualClock::new(START);
     let handler = Arc::new(
@@ -293,7 +303,11 @@ async fn flood_of_unknown_kids_fetches_at_most_once_per_interval_and_known_keys_
         .expect("accepted")
         .expect("mine");
     assert!(p.has(R::Conversation, P::Read));
-    assert_eq!(server.fetches.load(Ordering::SeqCst), 1, "the first use fetches");
+    assert_eq!(
+        server.fetches.load(Ordering::SeqCst),
+        1,
+        "the first use fetches"
+    );
 
     for round in 0..2 {
         let before = server.fetches.load(Ordering::SeqCst);
@@ -325,7 +339,10 @@ async fn flood_of_unknown_kids_fetches_at_most_once_per_interval_and_known_keys_
         for task in tasks {
             let (refused, accepted, len) = task.await.expect("task");
             assert_eq!(refused, len, "every unknown kid is refused");
-            assert_eq!(accepted, len, "every known-key request is accepted meanwhile");
+            assert_eq!(
+                accepted, len,
+                "every known-key request is accepted meanwhile"
+            );
         }
         let fetched = server.fetches.load(Ordering::SeqCst) - before;
         assert!(
@@ -333,7 +350,10 @@ async fn flood_of_unknown_kids_fetches_at_most_once_per_interval_and_known_keys_
             "round {round}: {fetched} fetches in one refresh interval"
         );
         if round == 0 {
-            assert_eq!(fetched, 0, "the first use already spent this interval's fetch");
+            assert_eq!(
+                fetched, 0,
+                "the first use already spent this interval's fetch"
+            );
         }
         clock.advance(61);
     }
@@ -344,9 +364,9 @@ async fn provider_down_keeps_known_keys_refuses_unknown_ones_and_ends_after_max_
     let key = JwtKey::generate(Algorithm::EdDSA)
         .expect("key")
         .with_kid("k1");
-    let (url, server) = start_jwks(&KeySet::new().with(
-        JwtKey::from_jwk(&key.public_jwk().expect("jwk")).expect("public"),
-    ))
+    let (url, server) = start_jwks(
+        &KeySet::new().with(JwtKey::from_jwk(&key.public_jwk().expect("jwk")).expect("public")),
+    )
     .await;
     let clock = ManualClock::new(START);
     let handler = OidcHandler::builder()
@@ -367,7 +387,10 @@ async fn provider_down_keeps_known_keys_refuses_unknown_ones_and_ends_after_max_
     server.hang.store(true, Ordering::SeqCst);
     clock.advance(601);
     let jwks = handler.keys_of(None).expect("tenant");
-    assert!(matches!(handler.authorize_jwt(&valid, &cx).await, Ok(Some(_))));
+    assert!(matches!(
+        handler.authorize_jwt(&valid, &cx).await,
+        Ok(Some(_))
+    ));
     jwks.idle().await; // the background refresh timed out
     assert_eq!(server.fetches.load(Ordering::SeqCst), 2);
     assert!(
@@ -408,9 +431,9 @@ async fn cache_control_max_age_schedules_the_next_refresh() {
     let key = JwtKey::generate(Algorithm::ES256)
         .expect("key")
         .with_kid("k1");
-    let (url, server) = start_jwks(&KeySet::new().with(
-        JwtKey::from_jwk(&key.public_jwk().expect("jwk")).expect("public"),
-    ))
+    let (url, server) = start_jwks(
+        &KeySet::new().with(JwtKey::from_jwk(&key.public_jwk().expect("jwk")).expect("public")),
+    )
     .await;
     *server.cache_control.lock().expect("lock") = Some("public, max-age=120".into());
     let clock = ManualClock::new(START);
@@ -423,14 +446,27 @@ async fn cache_control_max_age_schedules_the_next_refresh() {
     let valid = token(&key, "k1", "alice");
     let jwks = handler.keys_of(None).expect("tenant").clone();
 
-    assert!(matches!(handler.authorize_jwt(&valid, &cx).await, Ok(Some(_))));
+    assert!(matches!(
+        handler.authorize_jwt(&valid, &cx).await,
+        Ok(Some(_))
+    ));
     clock.advance(100);
-    assert!(matches!(handler.authorize_jwt(&valid, &cx).await, Ok(Some(_))));
+    assert!(matches!(
+        handler.authorize_jwt(&valid, &cx).await,
+        Ok(Some(_))
+    ));
     jwks.idle().await;
-    assert_eq!(server.fetches.load(Ordering::SeqCst), 1, "still fresh at 100 s");
+    assert_eq!(
+        server.fetches.load(Ordering::SeqCst),
+        1,
+        "still fresh at 100 s"
+    );
 
     clock.advance(21);
-    assert!(matches!(handler.authorize_jwt(&valid, &cx).await, Ok(Some(_))));
+    assert!(matches!(
+        handler.authorize_jwt(&valid, &cx).await,
+        Ok(Some(_))
+    ));
     jwks.idle().await;
     assert_eq!(
         server.fetches.load(Ordering::SeqCst),
@@ -466,16 +502,24 @@ async fn unusable_jwks_entries_are_skipped_without_failing_the_set() {
         .build()
         .expect("handler");
     handler.prefetch().await.expect("the usable key loads");
-    let keys = handler.keys_of(None).expect("tenant").current().expect("set");
+    let keys = handler
+        .keys_of(None)
+        .expect("tenant")
+        .current()
+        .expect("set");
     let kids: Vec<_> = keys.keys().filter_map(|k| k.kid()).collect();
     assert_eq!(kids, ["good"]);
     let cx = AuthContext::http();
     assert!(matches!(
-        handler.authorize_jwt(&token(&good, "good", "alice"), &cx).await,
+        handler
+            .authorize_jwt(&token(&good, "good", "alice"), &cx)
+            .await,
         Ok(Some(_))
     ));
     assert_eq!(
-        handler.authorize_jwt(&token(&good, "enc", "alice"), &cx).await,
+        handler
+            .authorize_jwt(&token(&good, "enc", "alice"), &cx)
+            .await,
         Err(AuthError::InvalidCredentials)
     );
 }

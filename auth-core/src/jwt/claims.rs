@@ -179,8 +179,10 @@ impl ClaimMapping {
     #[must_use]
     #[allow(clippy::expect_used)]
     pub fn permissions_from(mut self, path: &str) -> Self {
-        self.permissions
-            .push(path.parse().expect("a claim path such as `scope` or `/a/b`"));
+        self.permissions.push(
+            path.parse()
+                .expect("a claim path such as `scope` or `/a/b`"),
+        );
         self
     }
 
@@ -191,8 +193,10 @@ impl ClaimMapping {
     #[must_use]
     #[allow(clippy::expect_used)]
     pub fn roles_from(mut self, path: &str) -> Self {
-        self.roles
-            .push(path.parse().expect("a claim path such as `roles` or `/a/b`"));
+        self.roles.push(
+            path.parse()
+                .expect("a claim path such as `roles` or `/a/b`"),
+        );
         self
     }
 
@@ -359,7 +363,10 @@ mod tests {
 
     #[test]
     fn missing_sub_refuses_the_token() {
-        let refused = map(&ClaimMapping::default(), serde_json::json!({"scope": "a:b"}));
+        let refused = map(
+            &ClaimMapping::default(),
+            serde_json::json!({"scope": "a:b"}),
+        );
         assert_eq!(refused.err(), Some(AuthError::InvalidCredentials));
     }
 

@@ -518,7 +518,9 @@ impl TokenIssuer {
         let mut state = self.ring.state.lock().unwrap_or_else(|e| e.into_inner());
         let published = state.snapshot(now).keys;
         if published.select(Some(&kid)).is_some() {
-            return Err(KeyError::Invalid(format!("a published key already has kid `{kid}`")));
+            return Err(KeyError::Invalid(format!(
+                "a published key already has kid `{kid}`"
+            )));
         }
         if published.keys().any(|k| k.kid().is_none()) {
             return Err(KeyError::Invalid(
@@ -651,23 +653,16 @@ impl TokenIssuer {
         if let Some(aud) = &self.audience {
             claims.insert("aud".into(), aud.clone().into());
         }
-        let signing = self
-            .ring
-            .current(now)
-            .signing
-            .clone()
-            .ok_or_else(|| AuthError::Misconfigured("the token issuer has no signing key".into()))?;
+        let signing = self.ring.current(now).signing.clone().ok_or_else(|| {
+            AuthError::Misconfigured("the token issuer has no signing key".into())
+        })?;
         let mut header = Map::new();
         header.insert("alg".into(), signing.algorithm().name().into());
         header.insert("typ".into(), "JWT".into());
         if let Some(kid) = signing.kid() {
             header.insert("kid".into(), kid.into());
         }
-        let token = sign_compact(
-            &signing,
-            &Value::Object(header),
-            &Value::Object(claims),
-        )?;
+        let token = sign_compact(&signing, &Value::Object(header), &Value::Object(claims))?;
         Ok(IssuedToken {
             token: SecretString::from(token),
             jti,

@@ -239,7 +239,10 @@ impl RemoteJwks {
             .map_err(|_| FetchError::Timeout)??;
         let doc = serde_json::from_slice(&fetched.body)
             .map_err(|_| FetchError::Invalid(format!("{url} did not answer JSON")))?;
-        Ok((doc, fetched.cache_control.as_deref().and_then(cache_max_age)))
+        Ok((
+            doc,
+            fetched.cache_control.as_deref().and_then(cache_max_age),
+        ))
     }
 
     async fn jwks_uri(&self) -> Result<Arc<String>, FetchError> {
@@ -290,9 +293,10 @@ impl RemoteJwks {
             )));
         }
         let policy = &self.inner.policy;
-        let fresh_for = max_age
-            .unwrap_or(policy.interval)
-            .clamp(policy.min_interval, policy.interval.max(policy.min_interval));
+        let fresh_for = max_age.unwrap_or(policy.interval).clamp(
+            policy.min_interval,
+            policy.interval.max(policy.min_interval),
+        );
         let now = self.inner.clock.now();
         self.inner.current.store(Some(Arc::new(Loaded {
             keys: Arc::new(keys),
@@ -325,7 +329,10 @@ impl RemoteJwks {
 /// assert!(keys.select(Some("a")).is_some());
 /// assert_eq!(skipped.len(), 2);
 /// ```
-pub fn parse_jwks(doc: &Value, algorithms: &[Algorithm]) -> Result<(KeySet, Vec<String>), FetchError> {
+pub fn parse_jwks(
+    doc: &Value,
+    algorithms: &[Algorithm],
+) -> Result<(KeySet, Vec<String>), FetchError> {
     let items = doc
         .get("keys")
         .and_then(Value::as_array)

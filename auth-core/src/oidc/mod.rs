@@ -62,9 +62,7 @@ use serde_json::{Map, Value};
 
 #[cfg(feature = "remote-jwks")]
 pub use fetch::ReqwestFetcher;
-pub use fetch::{
-    FetchError, Fetched, Fetcher, MAX_DOCUMENT_BYTES, cache_max_age, url_is_allowed,
-};
+pub use fetch::{FetchError, Fetched, Fetcher, MAX_DOCUMENT_BYTES, cache_max_age, url_is_allowed};
 pub use jwks::{KeyLookupError, KeySource, RefreshPolicy, RemoteJwks, parse_jwks};
 
 use crate::context::AuthContext;
@@ -311,7 +309,11 @@ impl std::fmt::Debug for OidcHandler {
         f.debug_struct("OidcHandler")
             .field(
                 "issuers",
-                &self.tenants.iter().map(|t| t.jwks.source()).collect::<Vec<_>>(),
+                &self
+                    .tenants
+                    .iter()
+                    .map(|t| t.jwks.source())
+                    .collect::<Vec<_>>(),
             )
             .finish_non_exhaustive()
     }
