@@ -431,6 +431,45 @@ impl Settings {
 mod tests {
     use super::*;
 
+    #[test]
+    fn oidc_variables_name_an_outside_issuer_with_the_audience() {
+        let s = Settings::from_vars(
+            "CCAT_",
+            [
+                ("CCAT_OIDC_ISSUER", "https://idp.example/realms/chat"),
+                ("CCAT_JWT_AUDIENCE", "chat-api"),
+            ],
+        )
+        .expect("settings");
+        let config = s.oidc_issuer_config().expect("valid").expect("configured");
+        assert_eq!(
+            config.issuer.as_deref(),
+            Some("https://idp.example/realms/chat")
+        );
+        assert_eq!(config.jwks_url, None);
+        assert_eq!(config.audience, ["chat-api"]);
+
+        let s = Settings::from_vars(
+            "CCAT_",
+            [
+                ("CCAT_JWKS_URL", "https://idp.example/jwks"),
+                ("CCAT_JWT_AUDIENCE", "chat-api"),
+            ],
+        )
+        .expect("settings");
+        let config = s.oidc_issuer_config().expect("valid").expect("configured");
+        assert_eq!(config.jwks_url.as_deref(), Some("https://idp.example/jwks"));
+        assert_eq!(config.issuer, None);
+    }
+
+    #[test]
+    fn an_outside_issuer_without_an_audience_is_a_settings_error_naming_the_variable() {
+        let s = Settings::from_vars("CCAT_", [("CCAT_JWKS_URL", "https://idp.example/jwks")])
+            .expect("settings");
+        let err = s.oidc_issuer_config().expect_err("no audience");
+        assert!(err.to_string().contains("CCAT_JWT_AUDIENCE"), "{err}");
+    }
+
     const SECRET: &str = "0123456789abcdef0123456789abcdef-long-enough";
 
     #[test]

@@ -1,7 +1,8 @@
 //! Resource-server mode against a real OpenID provider that no one here
 //! wrote: panva's `oidc-provider` (tests/oidc), started on a loopback port
 //! with a client-credentials client and JWT access tokens (resource
-//! indicators). The service finds the keys through OIDC discovery.
+//! indicators). The service finds the keys through OIDC discovery, and
+//! `#[requires]` checks the token's scopes as permissions.
 //!
 //! Needs Node.js and oidc-provider (`bash .ci/setup-oidc`, as root for
 //! apt-get). In CI a missing piece fails the test; elsewhere it skips with
@@ -14,10 +15,10 @@ use std::sync::Arc;
 use auth_core::jwt::{Clock, ManualClock, SystemClock};
 use auth_core::oidc::{IssuerConfig, OidcHandler};
 use auth_core::{AuthPermission as P, AuthResource as R, Pipeline};
-use auth_poem::{Authenticated, PoemAuth};
+use auth_poem::{Authenticated, PoemAuth, requires};
 use poem::http::StatusCode;
 use poem::test::TestClient;
-use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route, get, handler};
+use poem::{Endpoint, EndpointExt, Route, get, handler};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -136,22 +137,16 @@ fn form_encode(value: &str) -> String {
         .collect()
 }
 
+#[requires(R::Conversation, P::Read)]
 #[handler]
-fn conversations(user: Authenticated) -> Response {
-    if user.has(R::Conversation, P::Read) {
-        user.id.clone().into_response()
-    } else {
-        StatusCode::FORBIDDEN.into_response()
-    }
+fn conversations(user: Authenticated) -> String {
+    user.id.clone()
 }
 
+#[requires(R::Users, P::Delete)]
 #[handler]
-fn delete_users(user: Authenticated) -> Response {
-    if user.has(R::Users, P::Delete) {
-        "deleted".into_response()
-    } else {
-        StatusCode::FORBIDDEN.into_response()
-    }
+fn delete_users() -> &'static str {
+    "deleted"
 }
 
 fn app(handler: OidcHandler) -> TestClient<impl Endpoint> {
@@ -165,7 +160,7 @@ fn app(handler: OidcHandler) -> TestClient<impl Endpoint> {
         Route::new()
             .at("/api/conversations", get(conversations))
             .at("/api/users", get(delete_users))
-            .with(auth.layer()),
+            .data(auth),
     )
 }
 

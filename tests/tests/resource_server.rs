@@ -311,11 +311,11 @@ async fn flood_of_unknown_kids_fetches_at_most_once_per_interval_and_known_keys_
 
     for round in 0..2 {
         let before = server.fetches.load(Ordering::SeqCst);
-        let forged: Vec<String> = (0..5_000)
+        let forged: Vec<String> = (0..10_000)
             .map(|i| token(&key, &random_kid(i), "mallory"))
             .collect();
         let mut tasks = Vec::new();
-        for chunk in forged.chunks(250) {
+        for chunk in forged.chunks(500) {
             let chunk = chunk.to_vec();
             let handler = handler.clone();
             let valid = valid.clone();
@@ -554,4 +554,49 @@ async fn tokens_of_unconfigured_issuers_are_passed_on_and_audience_is_required()
         .issuer(IssuerConfig::discover("http://idp.example", AUDIENCE))
         .build();
     assert!(plain_http.is_err(), "plain http is refused off loopback");
+}
+
+#[handler]
+fn lying_discovery(server: Data<&JwksServer>) -> poem::web::Json<Value> {
+    server.fetches.fetch_add(1, Ordering::SeqCst);
+    poem::web::Json(server.doc.lock().expect("lock").clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_discovery_document_naming_another_issuer_is_refused() {
+    let (base, acceptor) = bind().await;
+    let server = JwksServer::default();
+    *server.doc.lock().expect("lock") = json!({
+        "issuer": "https://impostor.example",
+        "jwks_uri": format!("{base}/jwks"),
+    });
+    serve(
+        acceptor,
+        Route::new()
+            .at("/.well-known/openid-configuration", get(lying_discovery))
+            .at("/jwks", get(jwks_endpoint))
+            .data(server.clone()),
+    );
+    let handler = OidcHandler::builder()
+        .clock(Arc::new(ManualClock::new(START)))
+        .issuer(IssuerConfig::discover(base.clone(), AUDIENCE))
+        .build()
+        .expect("handler");
+    assert!(handler.prefetch().await.is_err());
+    let key = JwtKey::generate(Algorithm::EdDSA).expect("key");
+    let token = sign_compact(
+        &key,
+        &json!({"alg": "EdDSA", "kid": "k1"}),
+        &json!({"sub": "a", "iss": base, "aud": AUDIENCE, "exp": START + 60}),
+    )
+    .expect("signed");
+    assert!(matches!(
+        handler.authorize_jwt(&token, &AuthContext::http()).await,
+        Err(AuthError::Unavailable(_))
+    ));
+    assert_eq!(
+        server.fetches.load(Ordering::SeqCst),
+        1,
+        "only the discovery document was fetched, never its jwks_uri"
+    );
 }
