@@ -20,6 +20,7 @@ pub mod jwt;
 #[cfg(feature = "ldap")]
 pub mod ldap;
 pub mod manage;
+pub mod oidc;
 pub mod password;
 pub mod permission;
 pub mod pipeline;
@@ -51,6 +52,7 @@ pub use handler_config::{
 };
 pub use hooks::{AfterAuth, AfterHook, BeforeAuth, BeforeHook, BoxFuture};
 pub use jwt::{JwtHandler, TokenIssuer};
+pub use oidc::OidcHandler;
 pub use permission::{AuthPermission, AuthResource, Permission, PermissionSet, Resource, Scope};
 pub use pipeline::{Pipeline, PipelineBuilder};
 pub use principal::{AuthMethod, Channel, Principal, Requirement, RoleMap};

@@ -283,8 +283,7 @@ impl TokenService {
     pub fn new(issuer: TokenIssuer, users: Arc<dyn UserStore>) -> Self {
         // Our own tokens, checked when revoked: signature and structure
         // only, so an expired token can still be revoked.
-        let validator =
-            JwtValidator::new(issuer.keys().clone(), Validation::new().signature_only());
+        let validator = JwtValidator::new(issuer.keys(), Validation::new().signature_only());
         Self {
             issuer,
             validator,
@@ -513,7 +512,7 @@ impl TokenService {
     /// token is not an error. Revoking a refresh token ends its family.
     pub async fn revoke(&self, token: &str) -> AuthResult<()> {
         if looks_like_jwt(token) {
-            if let Ok(valid) = self.validator.validate(token)
+            if let Ok(valid) = self.validator.validate_with(token, &self.issuer.keys())
                 && let Some(jti) = valid.claims.get("jti").and_then(|j| j.as_str())
             {
                 let exp = valid

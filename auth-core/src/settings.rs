@@ -10,6 +10,7 @@ use crate::apikey::ApiKeyHandler;
 use crate::jwt::{
     Algorithm, DEFAULT_TOKEN_MINUTES, JwtKey, KeyError, KeySet, TokenIssuer, Validation,
 };
+use crate::oidc::{IssuerConfig, OidcHandler};
 
 /// The default environment-variable prefix.
 pub const DEFAULT_PREFIX: &str = "AUTH_";
@@ -86,6 +87,11 @@ pub enum SettingsError {
 /// | `AUTH_JWT_EXPIRE_MINUTES` | access-token lifetime | 1440 |
 /// | `AUTH_JWT_ISSUER`, `AUTH_JWT_AUDIENCE` | `iss` and `aud` | none |
 /// | `AUTH_DEV_MODE` | `true`: a random secret when none is set | `false` |
+/// | `AUTH_OIDC_ISSUER` | accept tokens of this outside issuer, keys by OIDC discovery | none |
+/// | `AUTH_JWKS_URL` | accept tokens signed by the keys at this URL (with `AUTH_OIDC_ISSUER`: skip discovery) | none |
+///
+/// Outside tokens must name `AUTH_JWT_AUDIENCE` in `aud`; see
+/// [`oidc_handler`](Settings::oidc_handler).
 ///
 /// or from a TOML file with the same names in lower case and without the
 /// prefix (`api_key = "..."`); environment variables override the file.
@@ -119,6 +125,10 @@ pub struct Settings {
     pub jwt_audience: Option<String>,
     /// Development mode: a random JWT secret when none is set.
     pub dev_mode: bool,
+    /// An outside issuer whose tokens are accepted (OIDC discovery).
+    pub oidc_issuer: Option<String>,
+    /// A JWKS URL whose keys sign accepted outside tokens.
+    pub jwks_url: Option<String>,
     /// The prefix the settings were read with, to name variables in messages.
     #[serde(skip)]
     prefix: String,
@@ -136,6 +146,8 @@ impl Default for Settings {
             jwt_issuer: None,
             jwt_audience: None,
             dev_mode: false,
+            oidc_issuer: None,
+            jwks_url: None,
             prefix: DEFAULT_PREFIX.to_owned(),
         }
     }
@@ -237,6 +249,8 @@ impl Settings {
                 }
                 "JWT_ISSUER" => self.jwt_issuer = Some(value.to_owned()),
                 "JWT_AUDIENCE" => self.jwt_audience = Some(value.to_owned()),
+                "OIDC_ISSUER" => self.oidc_issuer = Some(value.to_owned()),
+                "JWKS_URL" => self.jwks_url = Some(value.to_owned()),
                 "DEV_MODE" => {
                     self.dev_mode = match value.to_ascii_lowercase().as_str() {
                         "1" | "true" | "yes" | "on" => true,
@@ -342,6 +356,64 @@ impl Settings {
         v
     }
 
+    /// The outside issuer these settings name: `OIDC_ISSUER` (keys by
+    /// discovery) and/or `JWKS_URL`, with `JWT_AUDIENCE` as the required
+    /// audience. `None` when neither is set.
+    pub fn oidc_issuer_config(&self) -> Result<Option<IssuerConfig>, SettingsError> {
+        if self.oidc_issuer.is_none() && self.jwks_url.is_none() {
+            return Ok(None);
+        }
+        let audience = self
+            .jwt_audience
+            .clone()
+            .ok_or_else(|| SettingsError::Invalid {
+                var: self.var("JWT_AUDIENCE"),
+                reason: format!(
+                    "{} or {} is set: set the audience outside tokens must name",
+                    self.var("OIDC_ISSUER"),
+                    self.var("JWKS_URL")
+                ),
+            })?;
+        Ok(Some(IssuerConfig {
+            issuer: self.oidc_issuer.clone(),
+            jwks_url: self.jwks_url.clone(),
+            audience: vec![audience],
+            ..IssuerConfig::default()
+        }))
+    }
+
+    /// The handler for outside tokens, when `OIDC_ISSUER` or `JWKS_URL` is
+    /// set (feature `remote-jwks` of auth-core, or a fetcher of your own
+    /// through [`OidcHandler::builder`]). Add it to the pipeline; with
+    /// `OIDC_ISSUER` set, before the handler of the service's own tokens.
+    ///
+    /// ```
+    /// use auth_core::Settings;
+    ///
+    /// let s = Settings::from_vars("APP_", [("APP_OIDC_ISSUER", "https://idp.example")]).unwrap();
+    /// assert!(s.oidc_issuer_config().is_err()); // no APP_JWT_AUDIENCE
+    /// let s = Settings::from_vars("APP_", [("APP_DEV_MODE", "true")]).unwrap();
+    /// assert!(s.oidc_handler().unwrap().is_none());
+    /// ```
+    pub fn oidc_handler(&self) -> Result<Option<OidcHandler>, SettingsError> {
+        let Some(config) = self.oidc_issuer_config()? else {
+            return Ok(None);
+        };
+        let var = if self.oidc_issuer.is_some() {
+            "OIDC_ISSUER"
+        } else {
+            "JWKS_URL"
+        };
+        OidcHandler::builder()
+            .issuer(config)
+            .build()
+            .map(Some)
+            .map_err(|e| SettingsError::Invalid {
+                var: self.var(var),
+                reason: e.to_string(),
+            })
+    }
+
     /// A token issuer over `keys`, with the configured lifetime, issuer and audience.
     pub fn token_issuer(&self, keys: Arc<KeySet>) -> Result<TokenIssuer, SettingsError> {
         let mut issuer = TokenIssuer::new(keys, None)?.lifetime_minutes(self.jwt_expire_minutes);
@@ -358,6 +430,45 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn oidc_variables_name_an_outside_issuer_with_the_audience() {
+        let s = Settings::from_vars(
+            "CCAT_",
+            [
+                ("CCAT_OIDC_ISSUER", "https://idp.example/realms/chat"),
+                ("CCAT_JWT_AUDIENCE", "chat-api"),
+            ],
+        )
+        .expect("settings");
+        let config = s.oidc_issuer_config().expect("valid").expect("configured");
+        assert_eq!(
+            config.issuer.as_deref(),
+            Some("https://idp.example/realms/chat")
+        );
+        assert_eq!(config.jwks_url, None);
+        assert_eq!(config.audience, ["chat-api"]);
+
+        let s = Settings::from_vars(
+            "CCAT_",
+            [
+                ("CCAT_JWKS_URL", "https://idp.example/jwks"),
+                ("CCAT_JWT_AUDIENCE", "chat-api"),
+            ],
+        )
+        .expect("settings");
+        let config = s.oidc_issuer_config().expect("valid").expect("configured");
+        assert_eq!(config.jwks_url.as_deref(), Some("https://idp.example/jwks"));
+        assert_eq!(config.issuer, None);
+    }
+
+    #[test]
+    fn an_outside_issuer_without_an_audience_is_a_settings_error_naming_the_variable() {
+        let s = Settings::from_vars("CCAT_", [("CCAT_JWKS_URL", "https://idp.example/jwks")])
+            .expect("settings");
+        let err = s.oidc_issuer_config().expect_err("no audience");
+        assert!(err.to_string().contains("CCAT_JWT_AUDIENCE"), "{err}");
+    }
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef-long-enough";
 

@@ -381,6 +381,7 @@ impl PoemAuth {
     /// | `/tokens...` | my tokens; the token registry (administrators), see [`manage_tokens`](crate::manage_tokens) |
     /// | `/auth_handler/settings...` | handler settings, see [`manage_handlers`](crate::manage_handlers) |
     /// | `/users`, `/register`, `/login` | user management on the identity provider (see [`users`](crate::users)) |
+    /// | `GET /.well-known/openid-configuration` | OIDC discovery metadata, when the issuer is a URL |
     ///
     /// Without a token service ([`PoemAuthBuilder::token_service`]) the
     /// token, revoke and logout routes answer 501.

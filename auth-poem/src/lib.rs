@@ -31,7 +31,7 @@ pub use middleware::{AuthEndpoint, AuthLayer};
 pub use openapi::{ApiAuth, DEFAULT_TOKEN_URL, OptionalApiAuth, SchemeNames};
 pub use rejection::AuthRejection;
 pub use request_log::{REQUEST_ID_HEADER, RequestLog, RequestLogEndpoint};
-pub use routes::TokenApi;
+pub use routes::{JWKS_MAX_AGE_SECS, TokenApi};
 pub use trace::{MaskedTracing, MaskedTracingEndpoint};
 pub use users::UsersApi;
 pub use websocket::WsAuthenticated;

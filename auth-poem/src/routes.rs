@@ -12,7 +12,7 @@ use auth_core::session::{LoginError, TokenPair, TokenService};
 use auth_core::{AuthError, PermissionSet, Principal};
 use poem::Request;
 use poem::http::StatusCode;
-use poem_openapi::payload::{Form, Json};
+use poem_openapi::payload::{Form, Json, Response};
 use poem_openapi::types::Password;
 use poem_openapi::{ApiRequest, ApiResponse, Object, OpenApi};
 
@@ -311,15 +311,70 @@ impl TokenApi {
 
     /// The public keys tokens are signed with (RFC 7517), for other services
     /// to verify them. 404 when tokens are signed with a shared secret.
+    ///
+    /// Cacheable for [`JWKS_MAX_AGE_SECS`]: a key rotated in is published at
+    /// least that long before it signs (see `TokenIssuer::rotate_to`).
     #[oai(path = "/.well-known/jwks.json", method = "get")]
-    async fn jwks(&self) -> poem::Result<Json<serde_json::Value>> {
+    async fn jwks(&self) -> poem::Result<Response<Json<serde_json::Value>>> {
         let jwks = self.service()?.issuer().keys().to_jwks();
         if jwks["keys"].as_array().is_none_or(Vec::is_empty) {
             return Err(poem::Error::from_status(StatusCode::NOT_FOUND));
         }
-        Ok(Json(jwks))
+        Ok(Response::new(Json(jwks)).header(
+            "Cache-Control",
+            format!("public, max-age={JWKS_MAX_AGE_SECS}"),
+        ))
+    }
+
+    /// OpenID Provider metadata (OpenID Connect Discovery 1.0), minimal: the
+    /// issuer, its JWKS and token endpoints, its signing algorithms, so other
+    /// services can verify its tokens from the issuer URL alone.
+    ///
+    /// 404 unless the issuer (`iss`) is an http(s) URL (that of the place
+    /// these routes are mounted, e.g. `https://api.example/auth`) and tokens
+    /// are signed with public keys.
+    #[oai(path = "/.well-known/openid-configuration", method = "get")]
+    async fn openid_configuration(&self) -> poem::Result<Response<Json<serde_json::Value>>> {
+        let issuer = self.service()?.issuer();
+        let not_found = || poem::Error::from_status(StatusCode::NOT_FOUND);
+        let iss = issuer
+            .issuer_id()
+            .filter(|i| i.starts_with("https://") || i.starts_with("http://"))
+            .ok_or_else(not_found)?;
+        let mut algorithms: Vec<&str> = issuer
+            .keys()
+            .keys()
+            .filter(|k| k.public_jwk().is_some())
+            .map(|k| k.algorithm().name())
+            .collect();
+        algorithms.sort_unstable();
+        algorithms.dedup();
+        if algorithms.is_empty() {
+            return Err(not_found());
+        }
+        let base = iss.trim_end_matches('/');
+        Ok(Response::new(Json(serde_json::json!({
+            "issuer": iss,
+            "jwks_uri": format!("{base}/.well-known/jwks.json"),
+            "token_endpoint": format!("{base}/token"),
+            "revocation_endpoint": format!("{base}/revoke"),
+            "grant_types_supported": ["password", "refresh_token"],
+            "response_types_supported": [],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": algorithms,
+            "token_endpoint_auth_methods_supported": ["none"],
+        })))
+        .header(
+            "Cache-Control",
+            format!("public, max-age={JWKS_MAX_AGE_SECS}"),
+        ))
     }
 }
+
+/// How long other services may cache `/.well-known/jwks.json` and
+/// `/.well-known/openid-configuration`, in seconds. Rotate signing keys with
+/// a `publish_ahead` of at least this plus the verifiers' refresh interval.
+pub const JWKS_MAX_AGE_SECS: u64 = 300;
 
 /// The tag of the token routes.
 #[derive(poem_openapi::Tags)]

@@ -333,6 +333,41 @@ async fn jwks_publishes_asymmetric_keys_only() {
 }
 
 #[tokio::test]
+async fn openid_configuration_needs_public_keys_and_a_url_issuer() {
+    // A shared secret: nothing to publish.
+    app()
+        .get("/auth/.well-known/openid-configuration")
+        .send()
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    // Public keys, but no issuer URL: other services could not discover it.
+    let key = JwtKey::generate(Algorithm::EdDSA)
+        .expect("key")
+        .with_kid("ed-1");
+    TestClient::new(app_with(KeySet::single(key), "/auth").0)
+        .get("/auth/.well-known/openid-configuration")
+        .send()
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn jwks_is_cacheable_for_the_published_max_age() {
+    let key = JwtKey::generate(Algorithm::ES256)
+        .expect("key")
+        .with_kid("es-1");
+    let resp = TestClient::new(app_with(KeySet::single(key), "/auth").0)
+        .get("/auth/.well-known/jwks.json")
+        .send()
+        .await;
+    resp.assert_status_is_ok();
+    resp.assert_header(
+        "cache-control",
+        format!("public, max-age={}", auth_poem::JWKS_MAX_AGE_SECS),
+    );
+}
+
+#[tokio::test]
 async fn token_routes_mount_under_any_prefix() {
     let (app, _) = app_with(hs_keys(), "/v2/oauth");
     let cli = TestClient::new(app);
@@ -415,6 +450,7 @@ fn the_token_routes_appear_in_the_spec_with_both_body_types() {
         "/me",
         "/available-permissions",
         "/.well-known/jwks.json",
+        "/.well-known/openid-configuration",
     ] {
         assert!(spec["paths"].get(path).is_some(), "{path} missing");
     }

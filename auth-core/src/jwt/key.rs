@@ -389,6 +389,36 @@ impl JwtKey {
         Self::from_signer(alg, signer)
     }
 
+    /// A new random signing key for `alg`: Ed25519 (`EdDSA`) or ECDSA
+    /// (`ES256`, `ES384`); RSA and HMAC keys are made elsewhere (a secret
+    /// from settings, an RSA key from a PEM file).
+    ///
+    /// ```
+    /// use auth_core::jwt::{Algorithm, JwtKey};
+    ///
+    /// let key = JwtKey::generate(Algorithm::ES256).unwrap().with_kid("k1");
+    /// assert!(key.can_sign() && key.public_jwk().is_some());
+    /// assert!(JwtKey::generate(Algorithm::RS256).is_err());
+    /// ```
+    pub fn generate(alg: Algorithm) -> Result<Self, KeyError> {
+        let rng = lc_rand::SystemRandom::new();
+        let failed = |_| KeyError::Invalid("key generation failed".into());
+        let pkcs8 = match family(alg) {
+            Family::Ed => sig::Ed25519KeyPair::generate_pkcs8(&rng).map_err(failed)?,
+            Family::Ec => sig::EcdsaKeyPair::generate_pkcs8(
+                ecdsa_signing(alg).ok_or(KeyError::Unsupported(format!("{alg:?}")))?,
+                &rng,
+            )
+            .map_err(failed)?,
+            Family::Rsa | Family::Hmac => {
+                return Err(KeyError::Unsupported(format!(
+                    "generating {alg} keys: load one instead"
+                )));
+            }
+        };
+        Self::from_pkcs8_der(alg, pkcs8.as_ref())
+    }
+
     /// A signing key from a PKCS#8 DER document (RSA, EC or Ed25519).
     pub fn from_pkcs8_der(alg: Algorithm, der: &[u8]) -> Result<Self, KeyError> {
         let bad = rejected;
@@ -742,7 +772,11 @@ impl KeySet {
 
     /// Adds a key; a later key with the same `kid` replaces the earlier one.
     pub fn insert(&mut self, key: JwtKey) {
-        let key = Arc::new(key);
+        self.insert_arc(Arc::new(key));
+    }
+
+    /// Adds a shared key; a later key with the same `kid` replaces the earlier one.
+    pub fn insert_arc(&mut self, key: Arc<JwtKey>) {
         match key.kid.clone() {
             Some(kid) => {
                 if let Some(old) = self.by_kid.insert(kid, key.clone()) {
