@@ -16,6 +16,7 @@
 //! assert_eq!(claims["sub"], "42");
 //! ```
 
+mod cache;
 mod key;
 mod validate;
 
@@ -27,6 +28,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 
+pub use cache::VerifiedCache;
 pub use key::{Algorithm, JwtKey, KeyError, KeySet, MIN_RSA_BITS};
 pub use validate::{
     Clock, DEFAULT_LEEWAY, DEFAULT_MAX_HEADER_LEN, DEFAULT_MAX_LIFETIME, DEFAULT_MAX_TOKEN_LEN,
@@ -220,6 +222,15 @@ impl JwtHandler {
         self
     }
 
+    /// Remembers up to `capacity` verified tokens so a token seen before
+    /// skips the signature check (see [`VerifiedCache`]); revocation and
+    /// every claim check still run on each request.
+    #[must_use]
+    pub fn with_verified_cache(mut self, capacity: usize) -> Self {
+        self.validator = self.validator.with_verified_cache(capacity);
+        self
+    }
+
     /// The validator.
     pub fn validator(&self) -> &JwtValidator {
         &self.validator
@@ -234,8 +245,9 @@ impl AuthHandler for JwtHandler {
 
     async fn authorize_jwt(&self, token: &str, cx: &AuthContext) -> AuthResult<Option<Principal>> {
         let keys = cx.key_override().unwrap_or(self.validator.keys());
-        match self.validator.validate_with(token, keys) {
+        match self.validator.checked(token, keys) {
             Ok(valid) => {
+                let valid = valid.token();
                 if let Some(revocations) = &self.revocations {
                     let c = &valid.claims;
                     let sub = c.get("sub").and_then(Value::as_str).unwrap_or_default();
