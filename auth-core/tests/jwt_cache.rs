@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use auth_core::jwt::{
-    Algorithm, JwtHandler, JwtKey, JwtRejection, JwtValidator, KeySet, ManualClock, TokenIssuer,
-    Validation,
+    Algorithm, ClaimsMapper, JwtHandler, JwtKey, JwtRejection, JwtValidator, KeySet, ManualClock,
+    TokenIssuer, Validation,
 };
 use auth_core::revocation::MemoryRevocations;
 use auth_core::{AuthContext, AuthError, AuthHandler, AuthMethod, Principal};
@@ -273,4 +273,25 @@ async fn the_handler_maps_a_cached_token_like_a_fresh_one() {
         assert_eq!(got.expires_at, want.expires_at);
         assert_eq!(got.extra, want.extra);
     }
+}
+
+#[tokio::test]
+async fn a_custom_claims_mapper_runs_for_every_cached_request() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let (keys, clock) = setup();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    let h = JwtHandler::new(keys.clone(), Validation::new())
+        .with_clock(Arc::new(clock.clone()))
+        .with_verified_cache(16)
+        .with_mapper(move |claims: &Map<String, serde_json::Value>| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            auth_core::jwt::DefaultClaimsMapper.map(claims)
+        });
+    let t = token(&keys, &clock);
+    for _ in 0..3 {
+        h.authorize_jwt(&t, &AuthContext::http()).await.expect("ok");
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert_eq!(h.validator().verified_cache().expect("on").len(), 1);
 }

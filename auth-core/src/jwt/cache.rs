@@ -16,17 +16,21 @@
 //!   key set misses and verifies again.
 //! - Revocation is not the cache's business: [`JwtHandler`](super::JwtHandler)
 //!   consults its revocation check after every validation, hit or miss.
+//! - With the default claims mapping, which depends on the claims alone, the
+//!   handler keeps the principal it made with the entry and hands out copies;
+//!   a custom [`ClaimsMapper`](super::ClaimsMapper) runs on every request.
 //! - It holds at most `capacity` entries; when full, expired entries go
 //!   first, then arbitrary ones.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use aws_lc_rs::digest::{SHA256, digest};
 
 use super::key::{JwtKey, KeySet};
 use super::validate::ValidToken;
+use crate::principal::Principal;
 
 /// The SHA-256 of a token's bytes.
 type TokenHash = [u8; 32];
@@ -38,6 +42,8 @@ pub(super) struct Entry {
     exp: Option<i64>,
     /// The token's header facts and claims.
     pub(super) token: ValidToken,
+    /// The principal the default claims mapping made of them, once made.
+    pub(super) mapped: OnceLock<Principal>,
 }
 
 /// Verified tokens by the hash of their bytes; see the
@@ -128,7 +134,12 @@ impl VerifiedCache {
         now: i64,
     ) -> Arc<Entry> {
         let exp = token.claims.get("exp").and_then(serde_json::Value::as_i64);
-        let entry = Arc::new(Entry { key, exp, token });
+        let entry = Arc::new(Entry {
+            key,
+            exp,
+            token,
+            mapped: OnceLock::new(),
+        });
         if let Ok(mut entries) = self.entries.write() {
             if entries.len() >= self.capacity && !entries.contains_key(&hash) {
                 entries.retain(|_, e| e.exp.is_none_or(|exp| exp > now));

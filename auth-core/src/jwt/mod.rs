@@ -30,6 +30,7 @@ use serde_json::{Map, Value};
 
 pub use cache::VerifiedCache;
 pub use key::{Algorithm, JwtKey, KeyError, KeySet, MIN_RSA_BITS};
+use validate::Checked;
 pub use validate::{
     Clock, DEFAULT_LEEWAY, DEFAULT_MAX_HEADER_LEN, DEFAULT_MAX_LIFETIME, DEFAULT_MAX_TOKEN_LEN,
     JwtRejection, JwtValidator, ManualClock, SystemClock, ValidToken, Validation,
@@ -38,7 +39,7 @@ pub use validate::{
 use crate::context::AuthContext;
 use crate::error::{AuthError, AuthResult};
 use crate::handler::AuthHandler;
-use crate::permission::{PermissionSet, Scope};
+use crate::permission::Scope;
 use crate::principal::{AuthMethod, Principal};
 use crate::revocation::RevocationCheck;
 
@@ -110,10 +111,19 @@ impl ClaimsMapper for DefaultClaimsMapper {
         }
         match claims.get("permissions") {
             None => {}
-            Some(obj @ Value::Object(_)) => {
-                let set: PermissionSet =
-                    serde_json::from_value(obj.clone()).map_err(|_| bad("permissions"))?;
-                p.permissions.extend(&set);
+            Some(Value::Object(obj)) => {
+                // Read in place: no copy of the claim, no intermediate map.
+                for (resource, perms) in obj {
+                    let Value::Array(perms) = perms else {
+                        return Err(bad("permissions"));
+                    };
+                    for perm in perms {
+                        let perm = perm.as_str().ok_or_else(|| bad("permissions"))?;
+                        // As deserializing a `PermissionSet` does, names
+                        // that are not valid are dropped.
+                        p.permissions.insert_names(resource, perm);
+                    }
+                }
             }
             Some(Value::Array(items)) => {
                 for item in items {
@@ -172,6 +182,9 @@ impl ClaimsMapper for DefaultClaimsMapper {
 pub struct JwtHandler {
     validator: JwtValidator,
     mapper: Arc<dyn ClaimsMapper>,
+    /// Whether `mapper` is the [`DefaultClaimsMapper`], whose answer depends
+    /// on the claims alone (so a cached token may keep its principal).
+    default_mapper: bool,
     revocations: Option<Arc<dyn RevocationCheck>>,
 }
 
@@ -197,6 +210,7 @@ impl JwtHandler {
         Self {
             validator,
             mapper: Arc::new(DefaultClaimsMapper),
+            default_mapper: true,
             revocations: None,
         }
     }
@@ -212,6 +226,7 @@ impl JwtHandler {
     #[must_use]
     pub fn with_mapper(mut self, mapper: impl ClaimsMapper) -> Self {
         self.mapper = Arc::new(mapper);
+        self.default_mapper = false;
         self
     }
 
@@ -246,8 +261,8 @@ impl AuthHandler for JwtHandler {
     async fn authorize_jwt(&self, token: &str, cx: &AuthContext) -> AuthResult<Option<Principal>> {
         let keys = cx.key_override().unwrap_or(self.validator.keys());
         match self.validator.checked(token, keys) {
-            Ok(valid) => {
-                let valid = valid.token();
+            Ok(checked) => {
+                let valid = checked.token();
                 if let Some(revocations) = &self.revocations {
                     let c = &valid.claims;
                     let sub = c.get("sub").and_then(Value::as_str).unwrap_or_default();
@@ -257,7 +272,17 @@ impl AuthHandler for JwtHandler {
                         return Err(AuthError::InvalidCredentials);
                     }
                 }
-                self.mapper.map(&valid.claims).map(Some)
+                match &checked {
+                    Checked::Shared(entry) if self.default_mapper => {
+                        if let Some(p) = entry.mapped.get() {
+                            return Ok(Some(p.clone()));
+                        }
+                        let p = self.mapper.map(&valid.claims)?;
+                        let _ = entry.mapped.set(p.clone());
+                        Ok(Some(p))
+                    }
+                    _ => self.mapper.map(&valid.claims).map(Some),
+                }
             }
             Err(JwtRejection::UnknownKey) => {
                 tracing::debug!("JWT names no key of this handler; passing it on");
