@@ -163,7 +163,7 @@ fn scale(c: &mut Criterion) {
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_millis(1500))
+        .measurement_time(Duration::from_secs(2))
         .sample_size(30)
 }
 
