@@ -21,6 +21,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -234,7 +235,9 @@ impl fmt::Display for Scope {
     into = "BTreeMap<String, BTreeSet<String>>"
 )]
 pub struct PermissionSet {
-    map: BTreeMap<String, BTreeSet<String>>,
+    // Shared until written to: principals copy their grants from a handler's
+    // or a role's set on every request, and a copy is then a count increment.
+    map: Arc<BTreeMap<String, BTreeSet<String>>>,
 }
 
 impl From<BTreeMap<String, BTreeSet<String>>> for PermissionSet {
@@ -251,7 +254,7 @@ impl From<BTreeMap<String, BTreeSet<String>>> for PermissionSet {
 
 impl From<PermissionSet> for BTreeMap<String, BTreeSet<String>> {
     fn from(set: PermissionSet) -> Self {
-        set.map
+        Arc::unwrap_or_clone(set.map)
     }
 }
 
@@ -291,7 +294,7 @@ impl PermissionSet {
 
     /// Grants `permission` on `resource`.
     pub fn insert(&mut self, resource: impl Resource, permission: impl Permission) {
-        self.map
+        Arc::make_mut(&mut self.map)
             .entry(resource.name().to_owned())
             .or_default()
             .insert(permission.name().to_owned());
@@ -312,13 +315,13 @@ impl PermissionSet {
         if !valid_name(&r) || !valid_name(&p) {
             return false;
         }
-        self.map.entry(r).or_default().insert(p);
+        Arc::make_mut(&mut self.map).entry(r).or_default().insert(p);
         true
     }
 
     /// Grants the pair a scope names.
     pub fn insert_scope(&mut self, scope: &Scope) {
-        self.map
+        Arc::make_mut(&mut self.map)
             .entry(scope.resource.clone())
             .or_default()
             .insert(scope.permission.clone());
@@ -348,9 +351,16 @@ impl PermissionSet {
 
     /// Adds every pair of `other` to this set.
     pub fn extend(&mut self, other: &PermissionSet) {
-        for (r, perms) in &other.map {
-            self.map
-                .entry(r.clone())
+        if Arc::ptr_eq(&self.map, &other.map) || other.map.is_empty() {
+            return;
+        }
+        if self.map.is_empty() {
+            self.map = other.map.clone();
+            return;
+        }
+        let map = Arc::make_mut(&mut self.map);
+        for (r, perms) in other.map.iter() {
+            map.entry(r.clone())
                 .or_default()
                 .extend(perms.iter().cloned());
         }

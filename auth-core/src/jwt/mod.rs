@@ -17,6 +17,7 @@
 //! ```
 
 mod claims;
+mod cache;
 mod key;
 mod validate;
 
@@ -29,7 +30,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 
 pub use claims::{ClaimMapping, ClaimPath};
+pub use cache::VerifiedCache;
 pub use key::{Algorithm, JwtKey, KeyError, KeySet, MIN_RSA_BITS};
+use validate::Checked;
 pub use validate::{
     Clock, DEFAULT_LEEWAY, DEFAULT_MAX_HEADER_LEN, DEFAULT_MAX_LIFETIME, DEFAULT_MAX_TOKEN_LEN,
     JwtRejection, JwtValidator, ManualClock, SystemClock, ValidToken, Validation,
@@ -38,7 +41,7 @@ pub use validate::{
 use crate::context::AuthContext;
 use crate::error::{AuthError, AuthResult};
 use crate::handler::AuthHandler;
-use crate::permission::{PermissionSet, Scope};
+use crate::permission::Scope;
 use crate::principal::{AuthMethod, Principal};
 use crate::revocation::RevocationCheck;
 
@@ -110,10 +113,19 @@ impl ClaimsMapper for DefaultClaimsMapper {
         }
         match claims.get("permissions") {
             None => {}
-            Some(obj @ Value::Object(_)) => {
-                let set: PermissionSet =
-                    serde_json::from_value(obj.clone()).map_err(|_| bad("permissions"))?;
-                p.permissions.extend(&set);
+            Some(Value::Object(obj)) => {
+                // Read in place: no copy of the claim, no intermediate map.
+                for (resource, perms) in obj {
+                    let Value::Array(perms) = perms else {
+                        return Err(bad("permissions"));
+                    };
+                    for perm in perms {
+                        let perm = perm.as_str().ok_or_else(|| bad("permissions"))?;
+                        // As deserializing a `PermissionSet` does, names
+                        // that are not valid are dropped.
+                        p.permissions.insert_names(resource, perm);
+                    }
+                }
             }
             Some(Value::Array(items)) => {
                 for item in items {
@@ -168,6 +180,9 @@ pub struct JwtHandler {
     validator: JwtValidator,
     live: Option<TokenIssuer>,
     mapper: Arc<dyn ClaimsMapper>,
+    /// Whether `mapper` is the [`DefaultClaimsMapper`], whose answer depends
+    /// on the claims alone (so a cached token may keep its principal).
+    default_mapper: bool,
     revocations: Option<Arc<dyn RevocationCheck>>,
 }
 
@@ -194,6 +209,7 @@ impl JwtHandler {
             validator,
             live: None,
             mapper: Arc::new(DefaultClaimsMapper),
+            default_mapper: true,
             revocations: None,
         }
     }
@@ -229,6 +245,7 @@ impl JwtHandler {
     #[must_use]
     pub fn with_mapper(mut self, mapper: impl ClaimsMapper) -> Self {
         self.mapper = Arc::new(mapper);
+        self.default_mapper = false;
         self
     }
 
@@ -236,6 +253,15 @@ impl JwtHandler {
     #[must_use]
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.validator = self.validator.with_clock(clock);
+        self
+    }
+
+    /// Remembers up to `capacity` verified tokens so a token seen before
+    /// skips the signature check (see [`VerifiedCache`]); revocation and
+    /// every claim check still run on each request.
+    #[must_use]
+    pub fn with_verified_cache(mut self, capacity: usize) -> Self {
+        self.validator = self.validator.with_verified_cache(capacity);
         self
     }
 
@@ -261,8 +287,9 @@ impl AuthHandler for JwtHandler {
             }
             (None, None) => self.validator.keys(),
         };
-        match self.validator.validate_with(token, keys) {
-            Ok(valid) => {
+        match self.validator.checked(token, keys) {
+            Ok(checked) => {
+                let valid = checked.token();
                 if let Some(revocations) = &self.revocations {
                     let c = &valid.claims;
                     let sub = c.get("sub").and_then(Value::as_str).unwrap_or_default();
@@ -272,7 +299,17 @@ impl AuthHandler for JwtHandler {
                         return Err(AuthError::InvalidCredentials);
                     }
                 }
-                self.mapper.map(&valid.claims).map(Some)
+                match &checked {
+                    Checked::Shared(entry) if self.default_mapper => {
+                        if let Some(p) = entry.mapped.get() {
+                            return Ok(Some(p.clone()));
+                        }
+                        let p = self.mapper.map(&valid.claims)?;
+                        let _ = entry.mapped.set(p.clone());
+                        Ok(Some(p))
+                    }
+                    _ => self.mapper.map(&valid.claims).map(Some),
+                }
             }
             Err(JwtRejection::UnknownKey) => {
                 tracing::debug!("JWT names no key of this handler; passing it on");

@@ -12,7 +12,8 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::{Map, Value};
 
-use super::key::{Algorithm, KeySet};
+use super::cache::{Entry, VerifiedCache};
+use super::key::{Algorithm, JwtKey, KeySet};
 
 /// A source of the current time, so tests can move it.
 pub trait Clock: Send + Sync + fmt::Debug + 'static {
@@ -350,6 +351,29 @@ pub struct JwtValidator {
     keys: Arc<KeySet>,
     validation: Validation,
     clock: Arc<dyn Clock>,
+    cache: Option<Arc<VerifiedCache>>,
+}
+
+/// A validated token, owned or shared with the verified-token cache.
+pub(super) enum Checked {
+    Owned(ValidToken),
+    Shared(Arc<Entry>),
+}
+
+impl Checked {
+    pub(super) fn token(&self) -> &ValidToken {
+        match self {
+            Self::Owned(t) => t,
+            Self::Shared(e) => &e.token,
+        }
+    }
+
+    fn into_owned(self) -> ValidToken {
+        match self {
+            Self::Owned(t) => t,
+            Self::Shared(e) => e.token.clone(),
+        }
+    }
 }
 
 impl JwtValidator {
@@ -359,7 +383,24 @@ impl JwtValidator {
             keys: keys.into(),
             validation,
             clock: Arc::new(SystemClock),
+            cache: None,
         }
+    }
+
+    /// Remembers up to `capacity` verified tokens, so a token seen before
+    /// skips the signature check; every claim check still runs each time.
+    /// See [`VerifiedCache`] for what a hit still checks. Off by default;
+    /// it pays off for asymmetric keys (ES, EdDSA, RS, PS), whose
+    /// verification costs far more than the lookup.
+    #[must_use]
+    pub fn with_verified_cache(mut self, capacity: usize) -> Self {
+        self.cache = Some(Arc::new(VerifiedCache::new(capacity)));
+        self
+    }
+
+    /// The verified-token cache, when one is on.
+    pub fn verified_cache(&self) -> Option<&VerifiedCache> {
+        self.cache.as_deref()
     }
 
     /// Replaces the clock.
@@ -386,6 +427,38 @@ impl JwtValidator {
 
     /// Validates against `keys` (e.g. keys a before-authentication hook chose).
     pub fn validate_with(&self, token: &str, keys: &KeySet) -> Result<ValidToken, JwtRejection> {
+        self.checked(token, keys).map(Checked::into_owned)
+    }
+
+    /// Validates through the verified-token cache when it is on.
+    pub(super) fn checked(&self, token: &str, keys: &KeySet) -> Result<Checked, JwtRejection> {
+        let cache = match &self.cache {
+            Some(cache) if self.validation.verify_signature => cache,
+            _ => return self.verify(token, keys).map(|(_, t)| Checked::Owned(t)),
+        };
+        if token.len() > self.validation.max_token_len {
+            return Err(JwtRejection::TooLong);
+        }
+        let hash = VerifiedCache::hash(token);
+        if let Some(entry) = cache.get(&hash, keys) {
+            self.check_claims(&entry.token.claims)?;
+            return Ok(Checked::Shared(entry));
+        }
+        let (key, valid) = self.verify(token, keys)?;
+        Ok(Checked::Shared(cache.insert(
+            hash,
+            key,
+            valid,
+            self.clock.now(),
+        )))
+    }
+
+    /// Every check, and the key that verified the token.
+    fn verify(
+        &self,
+        token: &str,
+        keys: &KeySet,
+    ) -> Result<(Arc<JwtKey>, ValidToken), JwtRejection> {
         let v = &self.validation;
         if token.len() > v.max_token_len {
             return Err(JwtRejection::TooLong);
@@ -435,10 +508,13 @@ impl JwtValidator {
         let claims: Map<String, Value> = serde_json::from_slice(&payload)
             .map_err(|_| JwtRejection::Malformed("claims are not a JSON object"))?;
         self.check_claims(&claims)?;
-        Ok(ValidToken {
-            kid: header.kid,
-            claims,
-        })
+        Ok((
+            key.clone(),
+            ValidToken {
+                kid: header.kid,
+                claims,
+            },
+        ))
     }
 
     fn check_claims(&self, claims: &Map<String, Value>) -> Result<(), JwtRejection> {
