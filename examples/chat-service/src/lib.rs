@@ -12,13 +12,16 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use auth_core::handler_settings::{HandlerSettings, SwitchableHandler};
 use auth_core::password::PasswordHasher;
 use auth_core::session::TokenService;
+use auth_core::store_provider::StoreProvider;
 use auth_core::{
-    AuthContext, AuthMethod, Channel, JwtHandler, MemoryUserStore, PermissionSet, Pipeline,
+    AuthContext, AuthMethod, Channel, HandlerRegistry, JwtHandler, PermissionSet, Pipeline,
     Principal, RoleMap, Settings,
 };
 use auth_poem::{PoemAuth, RequestLog};
+use auth_store::StoreSettings;
 use poem::http::StatusCode;
 use poem::{Endpoint, EndpointExt, Route, get};
 use poem_openapi::OpenApiService;
@@ -42,8 +45,12 @@ pub struct Config {
     pub settings: Settings,
     /// Where the service keeps its data.
     pub data_dir: PathBuf,
-    /// The seeded `admin` user's password.
-    pub admin_password: SecretString,
+    /// The database: a `sqlite://` or `postgres://` URL; `None` keeps a
+    /// SQLite file, `auth.db`, in the data directory.
+    pub database_url: Option<String>,
+    /// The password of the `admin` user seeded at first start; `None`
+    /// generates one and prints it once.
+    pub admin_password: Option<SecretString>,
     /// Proxies whose `X-Forwarded-For` the request log believes.
     pub trusted_proxies: Vec<IpAddr>,
 }
@@ -154,20 +161,43 @@ pub async fn build(config: Config) -> Result<impl Endpoint + use<>, Box<dyn Erro
     settings.jwt_secret = Some(jwt_secret(&settings, &config.data_dir)?);
     let keys = settings.jwt_keys()?;
 
-    let users = Arc::new(MemoryUserStore::new(PasswordHasher::owasp()));
-    {
-        use secrecy::ExposeSecret as _;
-        users.add_user(
-            "admin",
-            config.admin_password.expose_secret(),
-            PermissionSet::full(),
-            ["admin"],
-        )?;
-    }
+    let url = config.database_url.clone().unwrap_or_else(|| {
+        format!("sqlite://{}", config.data_dir.join("auth.db").display())
+    });
+    let stores = StoreSettings::new(url).open().await?;
+
+    let hasher = PasswordHasher::owasp();
     let roles = RoleMap::new().superuser("admin");
     let tokens = Arc::new(
-        TokenService::new(settings.token_issuer(keys.clone())?, users).with_roles(roles.clone()),
+        TokenService::new(settings.token_issuer(keys.clone())?, stores.user_store())
+            .with_roles(roles.clone())
+            .with_hasher(hasher.clone())
+            .with_refresh_store(stores.refresh.clone())
+            .with_token_store(stores.tokens.clone())
+            .with_revocations(stores.revocations.clone()),
     );
+    let provider = StoreProvider::new(stores.users.clone(), hasher).with_sessions(tokens.clone());
+    match &config.admin_password {
+        Some(password) => {
+            use secrecy::ExposeSecret as _;
+            provider
+                .seed_admin_with(ADMIN_PASSWORD_VAR, Some(password.expose_secret().to_owned()))
+                .await?
+        }
+        None => provider.seed_admin(ADMIN_PASSWORD_VAR).await?,
+    };
+
+    // Handlers chosen at run time through /auth_handler/settings (the
+    // example's CustomAuthHandlerConfig among them) live in this slot.
+    let switch = Arc::new(SwitchableHandler::new());
+    let handler_settings = Arc::new(HandlerSettings::new(
+        HandlerRegistry::with_registered()?,
+        stores.settings.clone(),
+        switch.clone(),
+    ));
+    if let Some(active) = handler_settings.start().await? {
+        tracing::info!(handler = %active, "activated the stored auth handler");
+    }
 
     let open = OpenChannels::of(&settings);
     let mut pipeline = Pipeline::builder().roles(roles);
@@ -176,8 +206,17 @@ pub async fn build(config: Config) -> Result<impl Endpoint + use<>, Box<dyn Erro
     }
     pipeline = pipeline
         .handler(
-            JwtHandler::new(keys, settings.validation()).with_revocations(tokens.revocations()),
-        )
+            JwtHandler::new(keys, settings.validation())
+                .with_revocations(stores.revocations.clone())
+                .with_verified_cache(10_000),
+        );
+    if let Some(oidc) = settings.oidc_handler()? {
+        // Tokens of an outside identity provider (CCAT_OIDC_ISSUER or
+        // CCAT_JWKS_URL, with CCAT_JWT_AUDIENCE), after our own.
+        pipeline = pipeline.handler(oidc);
+    }
+    pipeline = pipeline
+        .handler_arc(switch)
         .anonymous(move |cx: &AuthContext| {
             let (is_open, permissions) = match cx.channel {
                 Channel::Http => (open.http, PermissionSet::full()),
@@ -197,9 +236,15 @@ pub async fn build(config: Config) -> Result<impl Endpoint + use<>, Box<dyn Erro
         .forbidden_body(invalid_credentials())
         .user_id_header("user_id")
         .token_service(tokens)
+        .provider(Arc::new(provider))
+        .handler_settings(handler_settings)
         .build()?;
 
-    let api = OpenApiService::new(chat::ChatApi, "chat-service", chat::VERSION);
+    let api = OpenApiService::new(
+        (chat::ChatApi, auth.users_api(), auth.handler_settings_api()),
+        "chat-service",
+        chat::VERSION,
+    );
     let root = auth.openapi_endpoints(&api).nest("/", api);
     Ok(Route::new()
         .nest("/auth", auth.routes())

@@ -21,7 +21,9 @@ A chat service (an echo bot) behind poem-auth. Listens on --bind, else
 CCAT_BIND, else 127.0.0.1:1865; keeps its data in --data, else CCAT_DATA_DIR,
 else ./data. Settings: CCAT_API_KEY (locks HTTP), CCAT_API_KEY_WS (locks
 WebSocket), CCAT_JWT_SECRET, CCAT_JWT_EXPIRE_MINUTES, CCAT_ADMIN_PASSWORD,
-CCAT_TRUSTED_PROXIES (comma-separated IPs). Spec at /openapi.json, Swagger UI
+CCAT_TRUSTED_PROXIES (comma-separated IPs), CCAT_DATABASE_URL (sqlite:// or
+postgres://; default: data/auth.db), CCAT_OIDC_ISSUER or CCAT_JWKS_URL with
+CCAT_JWT_AUDIENCE (tokens of an outside identity provider). Spec at /openapi.json, Swagger UI
 at /docs.";
 
 struct Args {
@@ -136,20 +138,13 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let (admin_password, generated) = match env(ADMIN_PASSWORD_VAR).filter(|p| !p.is_empty()) {
-        Some(p) => (p, false),
-        None => match auth_core::jwt::random_id() {
-            Ok(p) => (p, true),
-            Err(e) => {
-                eprintln!("chat-service: {e}");
-                return ExitCode::FAILURE;
-            }
-        },
-    };
     let config = Config {
         settings,
         data_dir: args.data_dir.clone(),
-        admin_password: admin_password.clone().into(),
+        database_url: env("CCAT_DATABASE_URL").filter(|u| !u.trim().is_empty()),
+        admin_password: env(ADMIN_PASSWORD_VAR)
+            .filter(|p| !p.is_empty())
+            .map(Into::into),
         trusted_proxies,
     };
     let app = match build(config).await {
@@ -159,13 +154,6 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if generated {
-        // Shown once on the terminal, never logged.
-        eprintln!(
-            "chat-service: no {ADMIN_PASSWORD_VAR} set; the `admin` password is: {admin_password}"
-        );
-    }
-    drop(admin_password);
     if open.http {
         tracing::warn!("CCAT_API_KEY is not set: HTTP requests need no credential");
     }

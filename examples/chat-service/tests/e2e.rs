@@ -21,6 +21,15 @@ struct Service {
     _data: TempDir,
 }
 
+impl Service {
+    /// Stops the process and hands back its data directory.
+    fn stop(mut self) -> TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        TempDir(std::mem::take(&mut self._data.0))
+    }
+}
+
 impl Drop for Service {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -45,6 +54,9 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
+        if self.0.as_os_str().is_empty() {
+            return;
+        }
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
@@ -71,7 +83,10 @@ fn command(env: &[(&str, &str)], data: &TempDir) -> Command {
 }
 
 async fn start(env: &[(&str, &str)]) -> Service {
-    let data = TempDir::new();
+    start_in(env, TempDir::new()).await
+}
+
+async fn start_in(env: &[(&str, &str)], data: TempDir) -> Service {
     let port = free_port();
     let child = command(env, &data)
         .args(["--bind", &format!("127.0.0.1:{port}")])
@@ -351,7 +366,7 @@ async fn a_generated_admin_password_is_printed_once_and_works() {
     };
     let mut password = None;
     while let Ok(line) = rx.recv_timeout(Duration::from_secs(30)) {
-        if let Some(p) = line.split("the `admin` password is: ").nth(1) {
+        if let Some(p) = line.split("with the generated password: ").nth(1) {
             password = Some(p.trim().to_owned());
             break;
         }
@@ -455,4 +470,183 @@ async fn one_log_line_per_request_names_the_caller_and_never_a_secret() {
             .any(|l| l.contains("status=403") && !l.contains("principal=")),
         "{text}"
     );
+}
+
+async fn send(
+    svc: &Service,
+    method: reqwest::Method,
+    path: &str,
+    bearer: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = http().request(method, svc.url(path)).bearer_auth(bearer);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let resp = req.send().await.expect("request");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn users_are_managed_with_users_permissions_and_get_base_permissions() {
+    let svc = locked().await;
+    let admin = svc.login("admin", ADMIN_PASSWORD).await;
+    let (status, created) = send(
+        &svc,
+        reqwest::Method::POST,
+        "/users",
+        &admin,
+        Some(json!({"username": "grace", "password": "grace-password-1"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let (status, _) = send(
+        &svc,
+        reqwest::Method::POST,
+        "/users",
+        &admin,
+        Some(json!({"username": "grace", "password": "another-password"})),
+    )
+    .await;
+    assert_eq!(status, 409, "a duplicate username is a conflict");
+    let (status, list) = send(&svc, reqwest::Method::GET, "/users", &admin, None).await;
+    assert_eq!(status, 200);
+    assert!(list.to_string().contains("grace"), "{list}");
+
+    // grace has the base permissions: she may chat, not manage users.
+    let grace = svc.login("grace", "grace-password-1").await;
+    let (status, body) = svc
+        .post("/message", Some(&grace), json!({"text": "hi"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["user_id"], created["client_id"]);
+    let (status, body) = send(&svc, reqwest::Method::GET, "/users", &grace, None).await;
+    assert_eq!(status, 403);
+    assert_eq!(body, serde_json::from_str::<Value>(INVALID).expect("json"));
+    let (status, _) = svc.get("/auth/available-permissions", Some(&grace)).await;
+    assert_eq!(status, 200);
+
+    // The WS key grants base permissions, so it cannot reach /users over HTTP anyway.
+    let (status, _) = send(&svc, reqwest::Method::GET, "/users", WS_KEY, None).await;
+    assert_eq!(status, 403);
+}
+
+#[tokio::test]
+async fn users_tokens_and_revocations_survive_a_restart() {
+    let env = [
+        ("CCAT_API_KEY", HTTP_KEY),
+        ("CCAT_ADMIN_PASSWORD", ADMIN_PASSWORD),
+    ];
+    let svc = start(&env).await;
+    let admin = svc.login("admin", ADMIN_PASSWORD).await;
+    let (status, _) = send(
+        &svc,
+        reqwest::Method::POST,
+        "/users",
+        &admin,
+        Some(json!({"username": "heidi", "password": "heidi-password-1"})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let heidi = svc.login("heidi", "heidi-password-1").await;
+    let revoked = svc.login("heidi", "heidi-password-1").await;
+    let resp = http()
+        .post(svc.url("/auth/revoke"))
+        .form(&[("token", revoked.as_str())])
+        .send()
+        .await
+        .expect("revoke");
+    assert!(resp.status().is_success(), "{}", resp.status());
+    let (status, _) = svc.get("/auth/me", Some(&revoked)).await;
+    assert_eq!(status, 403);
+
+    let data = svc.stop();
+    assert!(data.0.join("data/auth.db").exists(), "SQLite under ./data");
+    let svc = start_in(&env, data).await;
+    let (status, _) = svc.get("/auth/me", Some(&heidi)).await;
+    assert_eq!(status, 200, "the JWT secret and the user survive");
+    let (status, _) = svc.get("/auth/me", Some(&revoked)).await;
+    assert_eq!(status, 403, "the revocation survives");
+    svc.login("heidi", "heidi-password-1").await;
+}
+
+#[poem::handler]
+fn validate_token(req: &poem::Request) -> poem::Response {
+    use poem::IntoResponse as _;
+    match req.headers().get("authorization").and_then(|v| v.to_str().ok()) {
+        Some("Bearer idp-token-of-ivan") => poem::web::Json(json!({
+            "username": "ivan",
+            "name": "Ivan",
+            "extra": {"source": "idp"},
+        }))
+        .into_response(),
+        _ => poem::http::StatusCode::UNAUTHORIZED.into_response(),
+    }
+}
+
+#[tokio::test]
+async fn the_custom_handler_is_activated_at_run_time_and_validates_against_the_idp() {
+    use poem::listener::{Acceptor, Listener};
+    let acceptor = poem::listener::TcpListener::bind("127.0.0.1:0")
+        .into_acceptor()
+        .await
+        .expect("bind");
+    let idp = *acceptor.local_addr()[0].as_socket_addr().expect("addr");
+    tokio::spawn(
+        poem::Server::new_with_acceptor(acceptor)
+            .run(poem::Route::new().at("/validate-token", poem::get(validate_token))),
+    );
+
+    let svc = locked().await;
+    let (status, _) = svc.get("/", Some("idp-token-of-ivan")).await;
+    assert_eq!(status, 403, "no handler accepts the IdP's token yet");
+
+    let admin = svc.login("admin", ADMIN_PASSWORD).await;
+    let (status, list) = send(
+        &svc,
+        reqwest::Method::GET,
+        "/auth_handler/settings",
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(list.to_string().contains("CustomAuthHandlerConfig"), "{list}");
+    let (status, _) = send(
+        &svc,
+        reqwest::Method::GET,
+        "/auth_handler/settings/NoSuchHandler",
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, body) = send(
+        &svc,
+        reqwest::Method::PUT,
+        "/auth_handler/settings/CustomAuthHandlerConfig",
+        &admin,
+        Some(json!({"server_url": 42})),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, _) = send(
+        &svc,
+        reqwest::Method::PUT,
+        "/auth_handler/settings/CustomAuthHandlerConfig",
+        HTTP_KEY.to_owned().as_str(),
+        Some(json!({"server_url": format!("http://{idp}")})),
+    )
+    .await;
+    assert_eq!(status, 200, "the HTTP key holds every permission");
+
+    let (status, body) = svc.get("/", Some("idp-token-of-ivan")).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, me) = svc.get("/auth/me", Some("idp-token-of-ivan")).await;
+    assert_eq!(me["id"], "ivan", "{me}");
+    let (status, _) = svc.get("/", Some("idp-token-of-someone-else")).await;
+    assert_eq!(status, 403);
+    let (status, _) = svc.get("/users", Some("idp-token-of-ivan")).await;
+    assert_eq!(status, 403, "base permissions only");
 }
