@@ -3,8 +3,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use auth_core::handler_settings::HandlerSettings;
 use auth_core::dyn_provider::DynProvider;
+use auth_core::handler_settings::HandlerSettings;
 use auth_core::session::TokenService;
 use auth_core::{
     AuthContext, AuthError, AuthResult, Channel, Credential, PermissionSet, Pipeline, Principal,

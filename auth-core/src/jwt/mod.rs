@@ -16,8 +16,8 @@
 //! assert_eq!(claims["sub"], "42");
 //! ```
 
-mod claims;
 mod cache;
+mod claims;
 mod key;
 mod validate;
 
@@ -29,8 +29,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 
-pub use claims::{ClaimMapping, ClaimPath};
 pub use cache::VerifiedCache;
+pub use claims::{ClaimMapping, ClaimPath};
 pub use key::{Algorithm, JwtKey, KeyError, KeySet, MIN_RSA_BITS};
 use validate::Checked;
 pub use validate::{

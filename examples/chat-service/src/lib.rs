@@ -161,9 +161,10 @@ pub async fn build(config: Config) -> Result<impl Endpoint + use<>, Box<dyn Erro
     settings.jwt_secret = Some(jwt_secret(&settings, &config.data_dir)?);
     let keys = settings.jwt_keys()?;
 
-    let url = config.database_url.clone().unwrap_or_else(|| {
-        format!("sqlite://{}", config.data_dir.join("auth.db").display())
-    });
+    let url = config
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", config.data_dir.join("auth.db").display()));
     let stores = StoreSettings::new(url).open().await?;
 
     let hasher = PasswordHasher::owasp();
@@ -181,7 +182,10 @@ pub async fn build(config: Config) -> Result<impl Endpoint + use<>, Box<dyn Erro
         Some(password) => {
             use secrecy::ExposeSecret as _;
             provider
-                .seed_admin_with(ADMIN_PASSWORD_VAR, Some(password.expose_secret().to_owned()))
+                .seed_admin_with(
+                    ADMIN_PASSWORD_VAR,
+                    Some(password.expose_secret().to_owned()),
+                )
                 .await?
         }
         None => provider.seed_admin(ADMIN_PASSWORD_VAR).await?,
@@ -204,12 +208,11 @@ pub async fn build(config: Config) -> Result<impl Endpoint + use<>, Box<dyn Erro
     if let Some(handler) = settings.api_key_handler() {
         pipeline = pipeline.handler(handler);
     }
-    pipeline = pipeline
-        .handler(
-            JwtHandler::new(keys, settings.validation())
-                .with_revocations(stores.revocations.clone())
-                .with_verified_cache(10_000),
-        );
+    pipeline = pipeline.handler(
+        JwtHandler::new(keys, settings.validation())
+            .with_revocations(stores.revocations.clone())
+            .with_verified_cache(10_000),
+    );
     if let Some(oidc) = settings.oidc_handler()? {
         // Tokens of an outside identity provider (CCAT_OIDC_ISSUER or
         // CCAT_JWKS_URL, with CCAT_JWT_AUDIENCE), after our own.

@@ -293,7 +293,7 @@ async fn a_login_jwt_works_on_http_and_as_websocket_token() {
     assert_eq!(status, 200);
     let (status, me) = svc.get("/auth/me", Some(&jwt)).await;
     assert_eq!(status, 200);
-    assert_eq!(me["id"], "admin", "{me}");
+    assert_eq!(me["name"], "admin", "{me}");
     let mut ws = svc.ws("", Some(&jwt)).await.expect("upgrade with a JWT");
     let (_, last) = converse(&mut ws, "over jwt").await;
     assert_eq!(last["content"], "over jwt");
@@ -553,7 +553,7 @@ async fn users_tokens_and_revocations_survive_a_restart() {
     let revoked = svc.login("heidi", "heidi-password-1").await;
     let resp = http()
         .post(svc.url("/auth/revoke"))
-        .form(&[("token", revoked.as_str())])
+        .json(&json!({"token": revoked}))
         .send()
         .await
         .expect("revoke");
@@ -574,7 +574,11 @@ async fn users_tokens_and_revocations_survive_a_restart() {
 #[poem::handler]
 fn validate_token(req: &poem::Request) -> poem::Response {
     use poem::IntoResponse as _;
-    match req.headers().get("authorization").and_then(|v| v.to_str().ok()) {
+    match req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+    {
         Some("Bearer idp-token-of-ivan") => poem::web::Json(json!({
             "username": "ivan",
             "name": "Ivan",
@@ -612,7 +616,10 @@ async fn the_custom_handler_is_activated_at_run_time_and_validates_against_the_i
     )
     .await;
     assert_eq!(status, 200);
-    assert!(list.to_string().contains("CustomAuthHandlerConfig"), "{list}");
+    assert!(
+        list.to_string().contains("CustomAuthHandlerConfig"),
+        "{list}"
+    );
     let (status, _) = send(
         &svc,
         reqwest::Method::GET,
