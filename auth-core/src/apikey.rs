@@ -170,20 +170,7 @@ impl AuthHandler for ApiKeyHandler {
     }
 
     async fn authorize_key(&self, key: &str, cx: &AuthContext) -> AuthResult<Option<Principal>> {
-        let channel = self.channel(cx.channel);
-        if channel.keys.is_empty() || !channel.matches(&KeyDigest::of(key)) {
-            return Ok(None);
-        }
-        let id = cx.user_id_hint().unwrap_or(DEFAULT_USER_ID);
-        Ok(Some(
-            Principal::new(
-                id,
-                AuthMethod::ApiKey {
-                    channel: cx.channel,
-                },
-            )
-            .with_permissions(channel.permissions.clone()),
-        ))
+        Ok(self.check_key(key, cx))
     }
 
     /// Treats every bearer token and API key as a key, JWT-shaped or not.
@@ -192,12 +179,34 @@ impl AuthHandler for ApiKeyHandler {
         credential: &Credential,
         cx: &AuthContext,
     ) -> AuthResult<Option<Principal>> {
+        // Checked here rather than through `authorize_key`: a comparison
+        // never waits, so it needs no second boxed future.
         match credential {
             Credential::Bearer(key) | Credential::ApiKey(key) => {
-                self.authorize_key(key.expose_secret(), cx).await
+                Ok(self.check_key(key.expose_secret(), cx))
             }
             Credential::Basic { .. } => Ok(None),
         }
+    }
+}
+
+impl ApiKeyHandler {
+    /// The principal of `key` on the context's channel, if it is one of its keys.
+    fn check_key(&self, key: &str, cx: &AuthContext) -> Option<Principal> {
+        let channel = self.channel(cx.channel);
+        if channel.keys.is_empty() || !channel.matches(&KeyDigest::of(key)) {
+            return None;
+        }
+        let id = cx.user_id_hint().unwrap_or(DEFAULT_USER_ID);
+        Some(
+            Principal::new(
+                id,
+                AuthMethod::ApiKey {
+                    channel: cx.channel,
+                },
+            )
+            .with_permissions(channel.permissions.clone()),
+        )
     }
 }
 

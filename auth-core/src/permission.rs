@@ -18,6 +18,7 @@
 //! assert_eq!(scope.to_string(), "conversation:read");
 //! ```
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
@@ -149,17 +150,30 @@ pub enum PermissionError {
 }
 
 /// Canonical form of a resource or permission name: upper case, with `-` read as `_`.
-fn canonical(name: &str) -> String {
-    name.trim()
-        .chars()
-        .map(|c| {
-            if c == '-' {
-                '_'
-            } else {
-                c.to_ascii_uppercase()
-            }
-        })
-        .collect()
+///
+/// Borrows when the name is already canonical, as names in tokens and
+/// stores are: building a principal's grants then copies each name once.
+fn canonical(name: &str) -> Cow<'_, str> {
+    let name = name.trim();
+    if name.bytes().all(|b| !b.is_ascii_lowercase() && b != b'-') {
+        return Cow::Borrowed(name);
+    }
+    let mut owned = name.to_ascii_uppercase();
+    if owned.contains('-') {
+        owned = owned.replace('-', "_");
+    }
+    Cow::Owned(owned)
+}
+
+/// [`canonical`] of an owned name, which is kept as it is when it is
+/// already canonical.
+fn canonical_owned(name: String) -> String {
+    let unchanged = matches!(canonical(&name), Cow::Borrowed(c) if c.len() == name.len());
+    if unchanged {
+        name
+    } else {
+        canonical(&name).into_owned()
+    }
 }
 
 fn valid_name(name: &str) -> bool {
@@ -207,8 +221,8 @@ impl FromStr for Scope {
             return Err(PermissionError::BadScope(s.to_owned()));
         }
         Ok(Self {
-            resource,
-            permission,
+            resource: resource.into_owned(),
+            permission: permission.into_owned(),
         })
     }
 }
@@ -315,8 +329,45 @@ impl PermissionSet {
         if !valid_name(&r) || !valid_name(&p) {
             return false;
         }
-        Arc::make_mut(&mut self.map).entry(r).or_default().insert(p);
+        let map = Arc::make_mut(&mut self.map);
+        // Look up by reference first: a name is copied only when it is new.
+        let perms = match map.get_mut(r.as_ref()) {
+            Some(perms) => perms,
+            None => map.entry(r.into_owned()).or_default(),
+        };
+        if !perms.contains(p.as_ref()) {
+            perms.insert(p.into_owned());
+        }
         true
+    }
+
+    /// Grants every permission of `permissions` on `resource`, names given
+    /// as owned strings: a name already canonical is moved into the set,
+    /// not copied. Names that are not valid are dropped, as
+    /// [`insert_names`](Self::insert_names) drops them.
+    pub(crate) fn insert_all_owned(
+        &mut self,
+        resource: String,
+        permissions: impl IntoIterator<Item = String>,
+    ) {
+        let resource = canonical_owned(resource);
+        if !valid_name(&resource) {
+            return;
+        }
+        let mut permissions = permissions
+            .into_iter()
+            .map(canonical_owned)
+            .filter(|p| valid_name(p))
+            .peekable();
+        if permissions.peek().is_none() {
+            return;
+        }
+        let map = Arc::make_mut(&mut self.map);
+        let perms = match map.get_mut(resource.as_str()) {
+            Some(perms) => perms,
+            None => map.entry(resource).or_default(),
+        };
+        perms.extend(permissions);
     }
 
     /// Grants the pair a scope names.

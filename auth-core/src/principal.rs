@@ -101,8 +101,14 @@ impl Principal {
     /// A principal with no roles and no permissions.
     pub fn new(id: impl Into<String>, method: AuthMethod) -> Self {
         let id = id.into();
+        Self::named(id.clone(), id, method)
+    }
+
+    /// A principal whose display name differs from its id, built without a
+    /// copy of the id for the name.
+    pub(crate) fn named(id: String, name: String, method: AuthMethod) -> Self {
         Self {
-            name: id.clone(),
+            name,
             id,
             roles: BTreeSet::new(),
             permissions: PermissionSet::new(),

@@ -39,6 +39,7 @@ pub use validate::{
 };
 
 use crate::context::AuthContext;
+use crate::credential::Credential;
 use crate::error::{AuthError, AuthResult};
 use crate::handler::AuthHandler;
 use crate::permission::Scope;
@@ -94,37 +95,54 @@ pub struct DefaultClaimsMapper;
 
 impl ClaimsMapper for DefaultClaimsMapper {
     fn map(&self, claims: &Map<String, Value>) -> AuthResult<Principal> {
+        Self::map_owned(claims.clone())
+    }
+}
+
+impl DefaultClaimsMapper {
+    /// The mapping, moving names and values out of the claims rather than
+    /// copying them: the handler's path when it owns the claims of a token
+    /// it has just verified.
+    pub fn map_owned(mut claims: Map<String, Value>) -> AuthResult<Principal> {
         let bad = |what: &str| {
             tracing::debug!(claim = what, "token claim has the wrong shape");
             AuthError::InvalidCredentials
         };
-        let sub = claims
-            .get("sub")
-            .and_then(Value::as_str)
-            .ok_or_else(|| bad("sub"))?;
-        if sub.is_empty() {
-            return Err(bad("sub"));
-        }
-        let mut p = Principal::new(sub, AuthMethod::Jwt);
-        match claims.get("name").or_else(|| claims.get("username")) {
-            None => {}
-            Some(Value::String(name)) => p.name = name.clone(),
+        let sub = match claims.remove("sub") {
+            Some(Value::String(sub)) if !sub.is_empty() => sub,
+            _ => return Err(bad("sub")),
+        };
+        let name = match claims.remove("name") {
+            None => claims.remove("username"),
+            name => {
+                claims.remove("username");
+                name
+            }
+        };
+        let mut p = match name {
+            None => Principal::new(sub, AuthMethod::Jwt),
+            Some(Value::String(name)) => Principal::named(sub, name, AuthMethod::Jwt),
             Some(_) => return Err(bad("name")),
-        }
-        match claims.get("permissions") {
+        };
+        match claims.remove("permissions") {
             None => {}
             Some(Value::Object(obj)) => {
-                // Read in place: no copy of the claim, no intermediate map.
                 for (resource, perms) in obj {
                     let Value::Array(perms) = perms else {
                         return Err(bad("permissions"));
                     };
-                    for perm in perms {
-                        let perm = perm.as_str().ok_or_else(|| bad("permissions"))?;
-                        // As deserializing a `PermissionSet` does, names
-                        // that are not valid are dropped.
-                        p.permissions.insert_names(resource, perm);
+                    if !perms.iter().all(Value::is_string) {
+                        return Err(bad("permissions"));
                     }
+                    // As deserializing a `PermissionSet` does, names that
+                    // are not valid are dropped.
+                    p.permissions.insert_all_owned(
+                        resource,
+                        perms.into_iter().filter_map(|perm| match perm {
+                            Value::String(perm) => Some(perm),
+                            _ => None,
+                        }),
+                    );
                 }
             }
             Some(Value::Array(items)) => {
@@ -138,17 +156,19 @@ impl ClaimsMapper for DefaultClaimsMapper {
             }
             Some(_) => return Err(bad("permissions")),
         }
-        match claims.get("roles") {
+        match claims.remove("roles") {
             None => {}
             Some(Value::Array(items)) => {
                 for item in items {
-                    p.roles
-                        .insert(item.as_str().ok_or_else(|| bad("roles"))?.to_owned());
+                    let Value::String(role) = item else {
+                        return Err(bad("roles"));
+                    };
+                    p.roles.insert(role);
                 }
             }
             Some(_) => return Err(bad("roles")),
         }
-        match claims.get("scope") {
+        match claims.remove("scope") {
             None => {}
             Some(Value::String(scopes)) => {
                 for item in scopes.split_ascii_whitespace() {
@@ -157,13 +177,13 @@ impl ClaimsMapper for DefaultClaimsMapper {
             }
             Some(_) => return Err(bad("scope")),
         }
-        p.token_id = claims.get("jti").and_then(Value::as_str).map(str::to_owned);
+        p.token_id = match claims.remove("jti") {
+            Some(Value::String(jti)) => Some(jti),
+            _ => None,
+        };
         p.expires_at = claims.get("exp").and_then(Value::as_i64);
-        p.extra = claims
-            .iter()
-            .filter(|(k, _)| !MAPPED_CLAIMS.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        claims.retain(|k, _| !MAPPED_CLAIMS.contains(&k.as_str()));
+        p.extra = claims;
         Ok(p)
     }
 }
@@ -278,6 +298,28 @@ impl AuthHandler for JwtHandler {
     }
 
     async fn authorize_jwt(&self, token: &str, cx: &AuthContext) -> AuthResult<Option<Principal>> {
+        self.check_token(token, cx)
+    }
+
+    // Verification never waits: answered here, without a second boxed
+    // future through `authorize_jwt`.
+    async fn authorize(
+        &self,
+        credential: &Credential,
+        cx: &AuthContext,
+    ) -> AuthResult<Option<Principal>> {
+        match credential {
+            Credential::Bearer(token) if credential.is_jwt_shaped() => {
+                self.check_token(token.expose_secret(), cx)
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
+impl JwtHandler {
+    /// The whole check of one token, synchronous.
+    fn check_token(&self, token: &str, cx: &AuthContext) -> AuthResult<Option<Principal>> {
         let live;
         let keys = match (cx.key_override(), &self.live) {
             (Some(keys), _) => keys,
@@ -299,16 +341,22 @@ impl AuthHandler for JwtHandler {
                         return Err(AuthError::InvalidCredentials);
                     }
                 }
-                match &checked {
+                match checked {
                     Checked::Shared(entry) if self.default_mapper => {
                         if let Some(p) = entry.mapped.get() {
                             return Ok(Some(p.clone()));
                         }
-                        let p = self.mapper.map(&valid.claims)?;
+                        let p = self.mapper.map(&entry.token.claims)?;
                         let _ = entry.mapped.set(p.clone());
                         Ok(Some(p))
                     }
-                    _ => self.mapper.map(&valid.claims).map(Some),
+                    Checked::Shared(entry) => self.mapper.map(&entry.token.claims).map(Some),
+                    // A token verified for this request alone: its claims
+                    // are moved into the principal rather than copied.
+                    Checked::Owned(valid) if self.default_mapper => {
+                        DefaultClaimsMapper::map_owned(valid.claims).map(Some)
+                    }
+                    Checked::Owned(valid) => self.mapper.map(&valid.claims).map(Some),
                 }
             }
             Err(JwtRejection::UnknownKey) => {

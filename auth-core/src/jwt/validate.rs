@@ -1,5 +1,6 @@
 //! Token validation: structure, header, signature, then claims.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
@@ -328,11 +329,15 @@ pub enum JwtRejection {
     BadIssuer,
 }
 
+/// The header fields read; `alg` and `typ` borrow from the decoded header
+/// unless they hold escapes.
 #[derive(Deserialize)]
-struct RawHeader {
-    alg: Option<String>,
+struct RawHeader<'a> {
+    #[serde(borrow)]
+    alg: Option<Cow<'a, str>>,
     kid: Option<String>,
-    typ: Option<String>,
+    #[serde(borrow)]
+    typ: Option<Cow<'a, str>>,
     crit: Option<IgnoredAny>,
 }
 
