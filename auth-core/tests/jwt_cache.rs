@@ -295,3 +295,31 @@ async fn a_custom_claims_mapper_runs_for_every_cached_request() {
     assert_eq!(calls.load(Ordering::SeqCst), 3);
     assert_eq!(h.validator().verified_cache().expect("on").len(), 1);
 }
+
+#[tokio::test]
+async fn a_handler_remembers_verified_tokens_by_default_and_can_forget_none() {
+    let (keys, clock) = setup();
+    let t = token(&keys, &clock);
+    let cx = AuthContext::http();
+
+    let on = JwtHandler::new(keys.clone(), Validation::new()).with_clock(Arc::new(clock.clone()));
+    let cache = on.validator().verified_cache().expect("on by default");
+    assert_eq!(cache.capacity(), auth_core::jwt::DEFAULT_VERIFIED_CACHE);
+    for _ in 0..3 {
+        let p = on.authorize_jwt(&t, &cx).await.expect("ok").expect("mine");
+        assert_eq!(p.id, "alice");
+    }
+    assert_eq!(cache.len(), 1);
+    // Expiry still applies to the remembered token.
+    clock.advance(12 * 60);
+    assert!(matches!(
+        on.authorize_jwt(&t, &cx).await,
+        Err(AuthError::InvalidCredentials)
+    ));
+
+    let off = JwtHandler::new(keys, Validation::new())
+        .with_clock(Arc::new(ManualClock::new(NOW)))
+        .without_verified_cache();
+    assert!(off.validator().verified_cache().is_none());
+    assert!(off.authorize_jwt(&t, &cx).await.expect("ok").is_some());
+}

@@ -214,13 +214,27 @@ impl std::fmt::Debug for JwtHandler {
     }
 }
 
+/// How many verified tokens a [`JwtHandler::new`] handler remembers: at
+/// most a few MiB, enough for the active clients of most services.
+pub const DEFAULT_VERIFIED_CACHE: usize = 1_024;
+
 impl JwtHandler {
-    /// A handler with the default claims mapping.
+    /// A handler with the default claims mapping and a verified-token cache
+    /// of [`DEFAULT_VERIFIED_CACHE`] entries: a client sends the same token
+    /// on request after request, and a token seen before is not verified
+    /// or parsed again. Every claim check (expiry included) and the
+    /// revocation check still run on each request; see [`VerifiedCache`]
+    /// for what a hit checks, [`with_verified_cache`](Self::with_verified_cache)
+    /// to size it and [`without_verified_cache`](Self::without_verified_cache)
+    /// to turn it off.
     pub fn new(keys: impl Into<Arc<KeySet>>, validation: Validation) -> Self {
-        Self::from_validator(JwtValidator::new(keys, validation))
+        Self::from_validator(
+            JwtValidator::new(keys, validation).with_verified_cache(DEFAULT_VERIFIED_CACHE),
+        )
     }
 
-    /// A handler around a configured validator.
+    /// A handler around a configured validator, with the validator's
+    /// cache setting (a bare [`JwtValidator`] has none).
     pub fn from_validator(validator: JwtValidator) -> Self {
         if !validator.validation().verifies_signature() {
             tracing::warn!("JWT signature validation is DISABLED: any caller can forge any token");
@@ -282,6 +296,13 @@ impl JwtHandler {
     #[must_use]
     pub fn with_verified_cache(mut self, capacity: usize) -> Self {
         self.validator = self.validator.with_verified_cache(capacity);
+        self
+    }
+
+    /// Verifies and parses every token on every request, remembering none.
+    #[must_use]
+    pub fn without_verified_cache(mut self) -> Self {
+        self.validator = self.validator.without_verified_cache();
         self
     }
 

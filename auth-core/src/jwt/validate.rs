@@ -393,13 +393,19 @@ impl JwtValidator {
     }
 
     /// Remembers up to `capacity` verified tokens, so a token seen before
-    /// skips the signature check; every claim check still runs each time.
-    /// See [`VerifiedCache`] for what a hit still checks. Off by default;
-    /// it pays off for asymmetric keys (ES, EdDSA, RS, PS), whose
-    /// verification costs far more than the lookup.
+    /// skips the signature check and the parsing; every claim check still
+    /// runs each time. See [`VerifiedCache`] for what a hit still checks.
+    /// Off for a bare validator; on in a [`JwtHandler::new`](super::JwtHandler::new).
     #[must_use]
     pub fn with_verified_cache(mut self, capacity: usize) -> Self {
         self.cache = Some(Arc::new(VerifiedCache::new(capacity)));
+        self
+    }
+
+    /// Turns the verified-token cache off.
+    #[must_use]
+    pub fn without_verified_cache(mut self) -> Self {
+        self.cache = None;
         self
     }
 

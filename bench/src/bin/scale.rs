@@ -89,7 +89,10 @@ async fn users(db: PathBuf, quick: bool) -> Result<(), Error> {
     // Spread over the whole table: a multiplicative step modulo the count.
     let pick = |k: u64| 1 + (k.wrapping_mul(2_654_435_761) % USERS);
     for k in 0..1_000 {
-        store.find_by_username(&username(pick(k))).await?.ok_or("a seeded user is missing")?;
+        store
+            .find_by_username(&username(pick(k)))
+            .await?
+            .ok_or("a seeded user is missing")?;
     }
     let n = if quick { 2_000 } else { 50_000 };
     let mut us = Vec::with_capacity(n);
@@ -132,10 +135,11 @@ async fn send(port: u16, tokens: Arc<Vec<String>>, next: Arc<AtomicUsize>) -> Re
     let mut buf = Vec::with_capacity(4096);
     loop {
         let i = next.fetch_add(1, Ordering::Relaxed);
-        let Some(token) = tokens.get(i) else { return Ok(ok) };
-        let req = format!(
-            "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n"
-        );
+        let Some(token) = tokens.get(i) else {
+            return Ok(ok);
+        };
+        let req =
+            format!("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n");
         conn.write_all(req.as_bytes()).await?;
         buf.clear();
         let (head_end, len) = loop {
@@ -180,14 +184,14 @@ async fn chat_rss(exe: PathBuf, quick: bool) -> Result<(), Error> {
             claims.insert("username".into(), format!("bench-user-{i}").into());
             claims.insert("permissions".into(), json!({"STATUS": ["READ"]}));
             claims.insert("roles".into(), Value::Array(vec![]));
-            issuer
-                .issue_claims(claims)
-                .map(|t| t.expose().to_owned())
+            issuer.issue_claims(claims).map(|t| t.expose().to_owned())
         })
         .collect::<Result<_, _>>()?;
     let tokens = Arc::new(tokens);
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let data = std::env::temp_dir().join(format!("bench-chat-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
     let mut child = Command::new(&exe)

@@ -7,8 +7,8 @@
 //! | `handwritten` | a poem-openapi `SecurityScheme` checker calling jsonwebtoken |
 //! | `grants` | poem-grants `#[protect]` over the same checker |
 //! | `authorizer` | jwt-authorizer on axum |
-//! | `ours` | poem-auth's `#[requires]`, with the token routes at `/auth` |
-//! | `ours-cached` | the same, with the verified-token cache on |
+//! | `ours` | poem-auth's `#[requires]` as configured by default (verified-token cache on), with the token routes at `/auth` |
+//! | `ours-uncached` | the same with the verified-token cache turned off |
 //!
 //! ```text
 //! serve MODE 127.0.0.1:PORT
@@ -148,9 +148,10 @@ fn ours(cache: bool) -> Result<PoemAuth, Box<dyn std::error::Error>> {
         TokenIssuer::new(keys.clone(), None)?,
         users,
     ));
+    // `JwtHandler::new` remembers verified tokens by default.
     let mut jwt = JwtHandler::new(keys, Validation::new()).with_revocations(tokens.revocations());
-    if cache {
-        jwt = jwt.with_verified_cache(10_000);
+    if !cache {
+        jwt = jwt.without_verified_cache();
     }
     let pipeline = Pipeline::builder().handler(jwt).build()?;
     Ok(PoemAuth::builder(pipeline).token_service(tokens).build()?)
@@ -161,7 +162,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let (Some(mode), Some(addr)) = (args.next(), args.next()) else {
         return Err(
-            "usage: serve bare|handwritten|grants|authorizer|ours|ours-cached ADDR:PORT".into(),
+            "usage: serve bare|handwritten|grants|authorizer|ours|ours-uncached ADDR:PORT".into(),
         );
     };
     let listener = TcpListener::bind(addr.clone());
@@ -189,8 +190,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Server::new(listener).run(app).await?;
         }
         "authorizer" => serve_authorizer(&addr).await?,
-        "ours" | "ours-cached" => {
-            let auth = ours(mode == "ours-cached")?;
+        "ours" | "ours-uncached" => {
+            let auth = ours(mode == "ours")?;
             let api = OpenApiService::new(Ours, "ours", "1");
             let app = Route::new()
                 .nest("/auth", auth.routes())
