@@ -794,52 +794,7 @@ impl PoemAuth {
         let Ok(tokens) = serde_json::from_str::<Value>(&raw) else {
             return;
         };
-        if let (Some(paths), Some(theirs)) = (
-            spec.as_object_mut()
-                .map(|o| o.entry("paths").or_insert_with(|| json!({})))
-                .and_then(Value::as_object_mut),
-            tokens.get("paths").and_then(Value::as_object),
-        ) {
-            for (path, item) in theirs {
-                if paths.contains_key(path) {
-                    tracing::warn!(%path, "the API already has this path; the token route's is left out of the spec");
-                    continue;
-                }
-                let mut item = item.clone();
-                if let Some(item) = item.as_object_mut() {
-                    item.insert("servers".into(), json!([{"url": prefix}]));
-                }
-                paths.insert(path.clone(), item);
-            }
-        }
-        if let (Some(schemas), Some(theirs)) = (
-            spec.as_object_mut()
-                .map(|o| o.entry("components").or_insert_with(|| json!({})))
-                .and_then(Value::as_object_mut)
-                .map(|c| c.entry("schemas").or_insert_with(|| json!({})))
-                .and_then(Value::as_object_mut),
-            tokens
-                .pointer("/components/schemas")
-                .and_then(Value::as_object),
-        ) {
-            for (name, schema) in theirs {
-                schemas
-                    .entry(name.clone())
-                    .or_insert_with(|| schema.clone());
-            }
-        }
-        if let (Some(tags), Some(theirs)) = (
-            spec.as_object_mut()
-                .map(|o| o.entry("tags").or_insert_with(|| json!([])))
-                .and_then(Value::as_array_mut),
-            tokens.get("tags").and_then(Value::as_array),
-        ) {
-            for tag in theirs {
-                if !tags.iter().any(|t| t.get("name") == tag.get("name")) {
-                    tags.push(tag.clone());
-                }
-            }
-        }
+        merge_routes(spec, &tokens, prefix, "token");
     }
 
     /// The OpenAPI document of `service` as JSON, with this auth's schemes
@@ -1004,6 +959,61 @@ fn escape_html(text: &str) -> String {
         }
     }
     out
+}
+
+/// Adds `theirs`' paths (each with a `servers` entry naming `prefix`),
+/// schemas and tags to `spec`; what `spec` has already is kept, and a path
+/// it has already is logged as the `kind` route left out.
+pub(crate) fn merge_routes(spec: &mut Value, theirs: &Value, prefix: &str, kind: &str) {
+    let Some(root) = spec.as_object_mut() else {
+        return;
+    };
+    if let (Some(paths), Some(new)) = (
+        root.entry("paths")
+            .or_insert_with(|| json!({}))
+            .as_object_mut(),
+        theirs.get("paths").and_then(Value::as_object),
+    ) {
+        for (path, item) in new {
+            if paths.contains_key(path) {
+                tracing::warn!(%path, kind, "the API already has this path; the route mounted here is left out of the spec");
+                continue;
+            }
+            let mut item = item.clone();
+            if let Some(item) = item.as_object_mut() {
+                item.insert("servers".into(), json!([{"url": prefix}]));
+            }
+            paths.insert(path.clone(), item);
+        }
+    }
+    if let (Some(schemas), Some(new)) = (
+        root.entry("components")
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+            .map(|c| c.entry("schemas").or_insert_with(|| json!({})))
+            .and_then(Value::as_object_mut),
+        theirs
+            .pointer("/components/schemas")
+            .and_then(Value::as_object),
+    ) {
+        for (name, schema) in new {
+            schemas
+                .entry(name.clone())
+                .or_insert_with(|| schema.clone());
+        }
+    }
+    if let (Some(tags), Some(new)) = (
+        root.entry("tags")
+            .or_insert_with(|| json!([]))
+            .as_array_mut(),
+        theirs.get("tags").and_then(Value::as_array),
+    ) {
+        for tag in new {
+            if !tags.iter().any(|t| t.get("name") == tag.get("name")) {
+                tags.push(tag.clone());
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -451,60 +451,6 @@ impl PoemAuth {
                 media.insert("schema".into(), provider.package_schema(kind));
             }
         }
-        merge(spec, &theirs, prefix);
-    }
-}
-
-/// Adds `theirs`' paths (each with a `servers` entry naming `prefix`),
-/// schemas and tags to `spec`; what `spec` has already is kept.
-fn merge(spec: &mut Value, theirs: &Value, prefix: &str) {
-    let Some(root) = spec.as_object_mut() else {
-        return;
-    };
-    if let (Some(paths), Some(new)) = (
-        root.entry("paths")
-            .or_insert_with(|| json!({}))
-            .as_object_mut(),
-        theirs.get("paths").and_then(Value::as_object),
-    ) {
-        for (path, item) in new {
-            if paths.contains_key(path) {
-                tracing::warn!(%path, "the API already has this path; the user route's is left out of the spec");
-                continue;
-            }
-            let mut item = item.clone();
-            if let Some(item) = item.as_object_mut() {
-                item.insert("servers".into(), json!([{"url": prefix}]));
-            }
-            paths.insert(path.clone(), item);
-        }
-    }
-    if let (Some(schemas), Some(new)) = (
-        root.entry("components")
-            .or_insert_with(|| json!({}))
-            .as_object_mut()
-            .map(|c| c.entry("schemas").or_insert_with(|| json!({})))
-            .and_then(Value::as_object_mut),
-        theirs
-            .pointer("/components/schemas")
-            .and_then(Value::as_object),
-    ) {
-        for (name, schema) in new {
-            schemas
-                .entry(name.clone())
-                .or_insert_with(|| schema.clone());
-        }
-    }
-    if let (Some(tags), Some(new)) = (
-        root.entry("tags")
-            .or_insert_with(|| json!([]))
-            .as_array_mut(),
-        theirs.get("tags").and_then(Value::as_array),
-    ) {
-        for tag in new {
-            if !tags.iter().any(|t| t.get("name") == tag.get("name")) {
-                tags.push(tag.clone());
-            }
-        }
+        crate::openapi::merge_routes(spec, &theirs, prefix, "user");
     }
 }

@@ -288,6 +288,28 @@ macro_rules! impl_sql_store {
                 Ok(())
             }
 
+            /// Gives user `id` each of `roles` (a role it has already is
+            /// left as it is); `subject` names what a failure is about.
+            async fn insert_roles(
+                tx: &mut sqlx::Transaction<'static, Db>,
+                id: &str,
+                roles: &BTreeSet<String>,
+                subject: &str,
+            ) -> ManageResult<()> {
+                for role in roles {
+                    sqlx::query(
+                        "INSERT INTO user_roles (user_id, role) VALUES ($1, $2) \
+                         ON CONFLICT (user_id, role) DO NOTHING",
+                    )
+                    .bind(id)
+                    .bind(role)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(|e| error::manage(e, subject))?;
+                }
+                Ok(())
+            }
+
             async fn reread_user(
                 tx: &mut sqlx::Transaction<'static, Db>,
                 id: &str,
@@ -371,14 +393,7 @@ macro_rules! impl_sql_store {
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| error::manage(e, &conflict))?;
-                for role in &user.roles {
-                    sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")
-                        .bind(&id)
-                        .bind(role)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(|e| error::manage(e, &conflict))?;
-                }
+                Self::insert_roles(&mut tx, &id, &user.roles, &conflict).await?;
                 tx.commit().await.map_err(|e| error::manage(e, &conflict))?;
                 Ok(UserRecord {
                     id,
@@ -456,14 +471,7 @@ macro_rules! impl_sql_store {
                         .execute(&mut *tx)
                         .await
                         .map_err(|e| error::manage(e, id))?;
-                    for role in roles {
-                        sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")
-                            .bind(id)
-                            .bind(role)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(|e| error::manage(e, id))?;
-                    }
+                    Self::insert_roles(&mut tx, id, roles, id).await?;
                 }
                 let user = Self::reread_user(&mut tx, id).await?;
                 tx.commit().await.map_err(|e| error::manage(e, id))?;
@@ -485,17 +493,7 @@ macro_rules! impl_sql_store {
             async fn add_roles(&self, id: &str, roles: &BTreeSet<String>) -> ManageResult<UserRecord> {
                 let mut tx = self.begin_write().await.map_err(|e| error::manage(e, id))?;
                 Self::touch_user(&mut tx, id).await?;
-                for role in roles {
-                    sqlx::query(
-                        "INSERT INTO user_roles (user_id, role) VALUES ($1, $2) \
-                         ON CONFLICT (user_id, role) DO NOTHING",
-                    )
-                    .bind(id)
-                    .bind(role)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| error::manage(e, id))?;
-                }
+                Self::insert_roles(&mut tx, id, roles, id).await?;
                 let user = Self::reread_user(&mut tx, id).await?;
                 tx.commit().await.map_err(|e| error::manage(e, id))?;
                 Ok(user)
