@@ -20,6 +20,8 @@ use poem::test::TestClient;
 use poem::{EndpointExt, Route, get, handler};
 use serde_json::{Value, json};
 
+mod support;
+
 // ---- the configurable handlers ----
 
 /// Accepts one service key.
@@ -176,24 +178,11 @@ impl App {
         key: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut req = match method {
-            "GET" => self.cli.get(path),
-            "PUT" => self.cli.put(path),
-            other => panic!("method {other}"),
-        };
-        if let Some(key) = key {
-            req = req.header("x-api-key", key);
-        }
-        if let Some(body) = body {
-            req = req.body_json(&body);
-        }
-        let resp = req.send().await;
-        let status = resp.0.status();
-        let bytes = resp.0.into_body().into_bytes().await.expect("body");
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        let credential = key.map(|k| ("x-api-key", k.to_owned()));
+        support::status_and_json(
+            support::request(&self.cli, method, path, credential, body.as_ref()).await,
         )
+        .await
     }
 
     async fn put(&self, id: &str, values: Value) -> (StatusCode, Value) {

@@ -11,17 +11,19 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use auth_core::dyn_provider::DynProvider;
-use auth_core::jwt::{Algorithm, JwtKey, KeySet, TokenIssuer, Validation};
+use auth_core::jwt::Validation;
 use auth_core::ldap::{LdapProvider, LdapSettings};
 use auth_core::manage::ManageError;
-use auth_core::session::TokenService;
-use auth_core::{JwtHandler, MemoryUserStore, Pipeline, RoleMap};
+use auth_core::{JwtHandler, Pipeline, RoleMap};
 use auth_poem::PoemAuth;
 use poem::http::StatusCode;
 use poem::test::{TestClient, TestResponse};
 use poem::{Endpoint, EndpointExt, Route};
 use secrecy::SecretString;
 use serde_json::{Value, json};
+use support::{json_of, token_login};
+
+mod support;
 
 const SLAPD: &str = "/usr/sbin/slapd";
 const SLAPADD: &str = "/usr/sbin/slapadd";
@@ -201,17 +203,8 @@ impl Drop for Slapd {
 }
 
 fn app(provider: Arc<dyn DynProvider>) -> TestClient<impl Endpoint> {
-    let keys = Arc::new(KeySet::single(
-        JwtKey::hmac(Algorithm::HS256, &[5u8; 32]).expect("key"),
-    ));
     let roles = RoleMap::new().superuser("admin");
-    let tokens = Arc::new(
-        TokenService::new(
-            TokenIssuer::new(keys.clone(), None).expect("issuer"),
-            Arc::new(MemoryUserStore::default()),
-        )
-        .with_roles(roles.clone()),
-    );
+    let (keys, tokens) = support::token_service(5, roles.clone());
     let pipeline = Pipeline::builder()
         .roles(roles)
         .handler(JwtHandler::new(keys, Validation::new()).with_revocations(tokens.revocations()))
@@ -225,30 +218,14 @@ fn app(provider: Arc<dyn DynProvider>) -> TestClient<impl Endpoint> {
     TestClient::new(Route::new().nest("/auth", auth.routes()).data(auth))
 }
 
-async fn json_of(resp: TestResponse) -> Value {
-    resp.0.into_body().into_json().await.expect("json body")
-}
-
-async fn token_login<E: Endpoint>(cli: &TestClient<E>, user: &str, password: &str) -> TestResponse {
-    cli.post("/auth/token")
-        .body_json(&json!({"username": user, "password": password}))
-        .send()
-        .await
-}
-
+/// The principal of a login that must succeed.
 async fn me<E: Endpoint>(cli: &TestClient<E>, login: TestResponse) -> Value {
     login.assert_status_is_ok();
     let token = json_of(login).await["access_token"]
         .as_str()
         .expect("token")
         .to_owned();
-    let resp = cli
-        .get("/auth/me")
-        .header("authorization", format!("Bearer {token}"))
-        .send()
-        .await;
-    resp.assert_status_is_ok();
-    json_of(resp).await
+    support::me(cli, &token).await
 }
 
 #[tokio::test]

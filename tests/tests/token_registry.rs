@@ -18,9 +18,12 @@ use auth_core::{
 use auth_poem::PoemAuth;
 use poem::endpoint::BoxEndpoint;
 use poem::http::StatusCode;
-use poem::test::{TestClient, TestResponse};
+use poem::test::TestClient;
 use poem::{EndpointExt, Route};
 use serde_json::{Value, json};
+use support::{bearer, json_of, request, status_and_json};
+
+mod support;
 
 const START: i64 = 1_800_000_000;
 
@@ -93,10 +96,6 @@ fn app() -> App {
     app_with(Some(store.clone()), store)
 }
 
-async fn json_of(resp: TestResponse) -> Value {
-    resp.0.into_body().into_json().await.expect("json body")
-}
-
 impl App {
     async fn login_pair(&self, user: &str) -> (String, String) {
         let resp = self
@@ -135,25 +134,8 @@ impl App {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut req = match method {
-            "GET" => self.cli.get(path),
-            "POST" => self.cli.post(path),
-            "DELETE" => self.cli.delete(path),
-            other => panic!("method {other}"),
-        };
-        if let Some(token) = token {
-            req = req.header("authorization", format!("Bearer {token}"));
-        }
-        if let Some(body) = body {
-            req = req.body_json(&body);
-        }
-        let resp = req.send().await;
-        let status = resp.0.status();
-        let bytes = resp.0.into_body().into_bytes().await.expect("body");
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        let credential = token.map(|t| ("authorization", bearer(t)));
+        status_and_json(request(&self.cli, method, path, credential, body.as_ref()).await).await
     }
 
     /// 401 without a credential, 403 for alice (no USERS permission).

@@ -18,6 +18,9 @@ use poem::test::{TestClient, TestResponse};
 use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::{OpenApi, OpenApiService, payload::PlainText};
 use serde_json::{Value, json};
+use support::{bearer, json_of, login, request};
+
+mod support;
 
 const ADMIN_PASSWORD: &str = "admin-password-for-tests";
 
@@ -65,27 +68,6 @@ fn client(auth: &PoemAuth) -> TestClient<impl Endpoint> {
     TestClient::new(Route::new().nest("/auth", auth.routes()).data(auth.clone()))
 }
 
-async fn json_of(resp: TestResponse) -> Value {
-    resp.0.into_body().into_json().await.expect("json body")
-}
-
-async fn login<E: Endpoint>(cli: &TestClient<E>, username: &str, password: &str) -> String {
-    let resp = cli
-        .post("/auth/token")
-        .body_json(&json!({"username": username, "password": password}))
-        .send()
-        .await;
-    resp.assert_status_is_ok();
-    json_of(resp).await["access_token"]
-        .as_str()
-        .expect("token")
-        .to_owned()
-}
-
-fn bearer(token: &str) -> String {
-    format!("Bearer {token}")
-}
-
 /// Creates `name` (base permissions, role `reader`) as the admin; its id.
 async fn create<E: Endpoint>(cli: &TestClient<E>, admin: &str, name: &str) -> String {
     let resp = cli
@@ -110,21 +92,8 @@ async fn call<E: Endpoint>(
     body: Option<&Value>,
     token: Option<&str>,
 ) -> TestResponse {
-    let mut req = match method {
-        "GET" => cli.get(path),
-        "POST" => cli.post(path),
-        "PUT" => cli.put(path),
-        "PATCH" => cli.patch(path),
-        "DELETE" => cli.delete(path),
-        other => panic!("method {other}"),
-    };
-    if let Some(token) = token {
-        req = req.header("authorization", bearer(token));
-    }
-    if let Some(body) = body {
-        req = req.body_json(body);
-    }
-    req.send().await
+    let credential = token.map(|t| ("authorization", bearer(t)));
+    request(cli, method, path, credential, body).await
 }
 
 #[tokio::test]
@@ -515,17 +484,8 @@ impl AuthProvider for LoginOnly {
 
 #[tokio::test]
 async fn a_capability_the_provider_lacks_is_501_and_so_is_having_no_provider() {
-    let keys = Arc::new(KeySet::single(
-        JwtKey::hmac(Algorithm::HS256, &[8u8; 32]).expect("key"),
-    ));
     let roles = RoleMap::new().superuser("admin");
-    let tokens = Arc::new(
-        TokenService::new(
-            TokenIssuer::new(keys.clone(), None).expect("issuer"),
-            Arc::new(MemoryUserStore::default()),
-        )
-        .with_roles(roles.clone()),
-    );
+    let (keys, tokens) = support::token_service(8, roles.clone());
     let pipeline = || {
         Pipeline::builder()
             .roles(roles.clone())
