@@ -49,8 +49,12 @@ pub(super) struct Entry {
 /// Verified tokens by the hash of their bytes; see the
 /// [module documentation](self) for what a hit still checks.
 ///
-/// Turned on with [`JwtValidator::with_verified_cache`](super::JwtValidator::with_verified_cache)
-/// or [`JwtHandler::with_verified_cache`](super::JwtHandler::with_verified_cache).
+/// On in every [`JwtHandler::new`](super::JwtHandler::new), with
+/// [`DEFAULT_VERIFIED_CACHE`](super::DEFAULT_VERIFIED_CACHE) entries; sized
+/// with [`JwtHandler::with_verified_cache`](super::JwtHandler::with_verified_cache),
+/// turned off with [`JwtHandler::without_verified_cache`](super::JwtHandler::without_verified_cache),
+/// and turned on for a bare validator with
+/// [`JwtValidator::with_verified_cache`](super::JwtValidator::with_verified_cache).
 ///
 /// ```
 /// use auth_core::jwt::{Algorithm, JwtKey, JwtValidator, KeySet, TokenIssuer, Validation};
