@@ -199,7 +199,13 @@ fn paired(
     mut ours: impl FnMut() -> bool,
     mut floor: impl FnMut() -> bool,
 ) -> serde_json::Value {
-    // Calibrate: calls per block of about 1 ms.
+    // Warm up both sides for about 100 ms (caches, branch predictors, the
+    // CPU's clock), then calibrate: calls per block of about 1 ms.
+    let warm = std::time::Instant::now();
+    while warm.elapsed() < Duration::from_millis(100) {
+        block(16, &mut ours);
+        block(16, &mut floor);
+    }
     let probe = block(64, &mut ours) / 64.0;
     let n = ((1_000_000.0 / probe) as u32).clamp(8, 100_000);
     let (mut diffs, mut o, mut f) = (Vec::new(), Vec::new(), Vec::new());
@@ -278,7 +284,9 @@ fn overheads() {
 }
 
 fn main() {
-    benches();
+    // First, on a fresh heap: the criterion benches allocate and free a
+    // million revocation entries, after which allocation costs drift.
     overheads();
+    benches();
     Criterion::default().configure_from_args().final_summary();
 }
