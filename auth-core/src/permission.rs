@@ -258,9 +258,7 @@ impl From<BTreeMap<String, BTreeSet<String>>> for PermissionSet {
     fn from(raw: BTreeMap<String, BTreeSet<String>>) -> Self {
         let mut set = Self::new();
         for (resource, permissions) in raw {
-            for permission in permissions {
-                set.insert_names(&resource, &permission);
-            }
+            set.insert_all_owned(resource, permissions);
         }
         set
     }
@@ -531,6 +529,21 @@ mod tests {
         let back: PermissionSet =
             serde_json::from_value(serde_json::json!({"conversation": ["read", "write"]})).unwrap();
         assert_eq!(back, set);
+    }
+
+    #[test]
+    fn deserializing_drops_invalid_names_and_resources_left_empty() {
+        let set: PermissionSet = serde_json::from_value(serde_json::json!({
+            "my-files": ["list", "bad name", " read "],
+            "bad name": ["READ"],
+            "EMPTY": [],
+            "ONLY_BAD": ["no!"]
+        }))
+        .unwrap();
+        assert_eq!(
+            serde_json::to_value(&set).unwrap(),
+            serde_json::json!({"MY_FILES": ["LIST", "READ"]})
+        );
     }
 
     #[test]
