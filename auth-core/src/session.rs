@@ -628,10 +628,21 @@ impl TokenService {
         })
     }
 
-    fn issue_principal(&self, mut p: Principal, family: &str) -> AuthResult<IssuedToken> {
+    fn issue_principal(&self, p: Principal, family: &str) -> AuthResult<IssuedToken> {
+        let mut claims = self.claims_of(p)?;
+        claims.insert("sid".into(), family.into());
+        self.issuer.issue_claims(claims)
+    }
+
+    /// The claims of a token for `p`, its roles expanded into permissions:
+    /// `sub`, `username`, `permissions` and `roles`.
+    fn claims_of(
+        &self,
+        mut p: Principal,
+    ) -> AuthResult<serde_json::Map<String, serde_json::Value>> {
         self.roles.expand(&mut p);
         let mut claims = serde_json::Map::new();
-        claims.insert("sub".into(), p.id.clone().into());
+        claims.insert("sub".into(), p.id.into());
         claims.insert("username".into(), p.name.into());
         claims.insert(
             "permissions".into(),
@@ -642,8 +653,7 @@ impl TokenService {
             "roles".into(),
             p.roles.into_iter().collect::<Vec<_>>().into(),
         );
-        claims.insert("sid".into(), family.into());
-        self.issuer.issue_claims(claims)
+        Ok(claims)
     }
 }
 

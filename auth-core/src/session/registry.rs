@@ -169,19 +169,7 @@ impl TokenService {
         let mut p = Principal::new(user.id.clone(), AuthMethod::Jwt).with_name(user.username);
         p.roles = roles.clone();
         p.permissions = user.permissions;
-        self.roles.expand(&mut p);
-        let mut claims = serde_json::Map::new();
-        claims.insert("sub".into(), p.id.clone().into());
-        claims.insert("username".into(), p.name.into());
-        claims.insert(
-            "permissions".into(),
-            serde_json::to_value(&p.permissions)
-                .map_err(|e| ManageError::Misconfigured(e.to_string()))?,
-        );
-        claims.insert(
-            "roles".into(),
-            roles.iter().cloned().collect::<Vec<_>>().into(),
-        );
+        let claims = self.claims_of(p)?;
         let token = self.issuer.issue_claims_for(claims, lifetime_secs)?;
         self.registry()?
             .record_token(TokenRecord {
