@@ -415,14 +415,7 @@ async fn admin_issues_a_recorded_token_with_a_subset_of_the_clients_roles() {
     assert_eq!(body["expires_in"], 3600);
     assert_eq!(body["token_type"], "bearer");
     let token = body["access_token"].as_str().expect("token");
-    let resp = app
-        .cli
-        .get("/auth/me")
-        .header("authorization", format!("Bearer {token}"))
-        .send()
-        .await;
-    resp.assert_status_is_ok();
-    let me = json_of(resp).await;
+    let me = support::me(&app.cli, token).await;
     assert_eq!(me["id"], "bob");
     assert_eq!(me["roles"], json!(["reader"]));
 

@@ -14,6 +14,9 @@ use poem::http::StatusCode;
 use poem::test::{TestClient, TestResponse};
 use poem::{Endpoint, EndpointExt, Route, get, handler};
 use serde_json::{Value, json};
+use support::json_of;
+
+mod support;
 
 #[handler]
 fn whoami(user: Authenticated) -> String {
@@ -63,10 +66,6 @@ fn hs_keys() -> KeySet {
     KeySet::single(JwtKey::hmac(Algorithm::HS256, &[9u8; 32]).expect("key"))
 }
 
-async fn json_of(resp: TestResponse) -> Value {
-    resp.0.into_body().into_json().await.expect("json body")
-}
-
 async fn login<E: Endpoint>(cli: &TestClient<E>, password: &str) -> TestResponse {
     cli.post("/auth/token")
         .body_json(&json!({"username": "alice", "password": password}))
@@ -108,13 +107,7 @@ async fn json_login_answers_bearer_tokens_that_open_protected_routes() {
             .is_some_and(|r| r.len() >= 43)
     );
     assert_eq!(whoami_status(&cli, access).await, StatusCode::OK);
-    let me = cli
-        .get("/auth/me")
-        .header("authorization", format!("Bearer {access}"))
-        .send()
-        .await;
-    me.assert_status_is_ok();
-    let me = json_of(me).await;
+    let me = support::me(&cli, access).await;
     assert_eq!(me["id"], "alice");
     assert_eq!(me["roles"], json!(["reader"]));
     assert!(me["permissions"]["CONVERSATION"].is_array());
