@@ -1,5 +1,6 @@
 //! What a handler knows about the request besides the credential.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::jwt::KeySet;
@@ -23,8 +24,11 @@ pub struct AuthContext {
     /// The user the caller says it acts for (`user_id` header, `/ws/{user_id}`).
     /// Empty hints are dropped.
     user_id_hint: Option<String>,
-    /// The peer address, as text.
-    pub remote_addr: Option<String>,
+    /// The peer's socket address, when the connection has one (TCP); `None`
+    /// for a Unix socket or a request that came from no socket. It is the
+    /// immediate peer, a proxy included: see `auth_poem::RequestLog` for the
+    /// client behind trusted proxies.
+    pub remote_addr: Option<SocketAddr>,
     /// The `User-Agent` header.
     pub user_agent: Option<String>,
     /// JWT keys chosen by a before-authentication hook for this request.
@@ -69,10 +73,10 @@ impl AuthContext {
         self
     }
 
-    /// Sets the peer address.
+    /// Sets the peer's socket address.
     #[must_use]
-    pub fn with_remote_addr(mut self, addr: impl Into<String>) -> Self {
-        self.remote_addr = Some(addr.into());
+    pub fn with_remote_addr(mut self, addr: SocketAddr) -> Self {
+        self.remote_addr = Some(addr);
         self
     }
 

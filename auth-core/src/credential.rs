@@ -67,20 +67,25 @@ impl Credential {
 /// Whether a string has the shape of a compact JWS: three non-empty-header
 /// base64url segments separated by two dots.
 pub fn looks_like_jwt(token: &str) -> bool {
-    let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return false;
-    };
-    // Every byte is tested, without an early exit, so that the loop
-    // compiles to vector instructions: tokens run to kilobytes.
-    let b64 = |x: &str| {
-        x.bytes().fold(true, |ok, b| {
-            ok & (b.is_ascii_alphanumeric() | (b == b'-') | (b == b'_') | (b == b'='))
-        })
-    };
-    !h.is_empty() && b64(h) && b64(p) && b64(s)
+    // One pass over every byte in plain arithmetic, without an early exit,
+    // so that the loop compiles to vector instructions: tokens run to
+    // kilobytes. The dots of a block are counted in a byte, which a block
+    // of 64 cannot overflow.
+    let mut bad = 0u8;
+    let mut dots = 0usize;
+    for block in token.as_bytes().chunks(64) {
+        let mut block_dots = 0u8;
+        for &b in block {
+            let letter = (b | 0x20).wrapping_sub(b'a') < 26;
+            let digit = b.wrapping_sub(b'0') < 10;
+            let dot = b == b'.';
+            let ok = letter | digit | (b == b'-') | (b == b'_') | (b == b'=') | dot;
+            bad |= u8::from(!ok);
+            block_dots += u8::from(dot);
+        }
+        dots += usize::from(block_dots);
+    }
+    bad == 0 && dots == 2 && !token.starts_with('.')
 }
 
 impl fmt::Debug for Credential {
@@ -101,6 +106,19 @@ impl fmt::Debug for Credential {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn looks_like_jwt_wants_two_dots_a_header_and_base64url_only() {
+        for jwt in ["a.b.c", "eyJ.eyJ.sig", "h..", "h.p.", "h..s", "aA0-_=.x.y"] {
+            assert!(looks_like_jwt(jwt), "{jwt}");
+        }
+        for not in [
+            "", ".", "..", ".p.s", "h.p", "h.p.s.x", "h.p.s.", "abc", "h.p.s+", "h.p/.s",
+            "h p.q.s", "h.p.s\n", "é.p.s",
+        ] {
+            assert!(!looks_like_jwt(not), "{not:?}");
+        }
+    }
 
     #[test]
     fn debug_never_shows_secrets() {

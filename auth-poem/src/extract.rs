@@ -256,10 +256,8 @@ pub(crate) fn context(req: &Request, user_id_header: &HeaderName, channel: Chann
     if let Some(hint) = hint {
         cx = cx.with_user_id_hint(hint);
     }
-    match &req.remote_addr().0 {
-        Addr::SocketAddr(addr) => cx = cx.with_remote_addr(addr.to_string()),
-        addr if *addr == Addr::default() => {}
-        addr => cx = cx.with_remote_addr(addr.to_string()),
+    if let Addr::SocketAddr(addr) = &req.remote_addr().0 {
+        cx = cx.with_remote_addr(*addr);
     }
     if let Some(agent) = header_text(req, &USER_AGENT) {
         cx = cx.with_user_agent(agent);
@@ -431,6 +429,18 @@ mod tests {
         assert_eq!(cx.user_agent.as_deref(), Some("curl/8"));
         // The placeholder address of a request that came from no socket is no address.
         assert_eq!(cx.remote_addr, None);
+
+        let peer: std::net::SocketAddr = "192.0.2.7:4242".parse().expect("addr");
+        let (parts, ()) = poem::http::Request::new(()).into_parts();
+        let parts = poem::RequestParts::from((
+            parts,
+            poem::web::LocalAddr::default(),
+            poem::web::RemoteAddr(Addr::SocketAddr(peer)),
+            poem::http::uri::Scheme::HTTP,
+        ));
+        let req = Request::from_parts(parts, poem::Body::empty());
+        let cx = context(&req, &HeaderName::from_static("user_id"), Channel::Http);
+        assert_eq!(cx.remote_addr, Some(peer));
 
         let cx = context(
             &Request::default(),

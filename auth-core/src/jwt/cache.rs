@@ -4,9 +4,13 @@
 //!
 //! What it keeps and what it still checks:
 //!
-//! - Entries are keyed by the SHA-256 of the token's bytes; the token itself
-//!   is not stored. A token that differs in any byte (another encoding of the
-//!   same ECDSA signature included) is another entry, verified on its own.
+//! - Entries are keyed by the token's bytes: a 64-bit hash of them under
+//!   a seed the cache draws for itself finds the entry, and a constant-time
+//!   comparison with the bytes the entry keeps decides the hit, so a token
+//!   whose hash collides with a cached one is verified on its own. A token
+//!   that differs in any byte (another encoding of the same ECDSA signature
+//!   included) is another entry. The kept bytes are zeroed when the entry
+//!   goes.
 //! - Only tokens that passed every check are stored; a refusal is never cached.
 //! - A hit re-runs every claim check (`exp`, `nbf`, `iat`, lifetime, `iss`,
 //!   `aud`) against the clock of that moment, so a cached token is refused
@@ -24,18 +28,22 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::BuildHasher;
 use std::sync::{Arc, OnceLock, RwLock};
 
-use aws_lc_rs::digest::{SHA256, digest};
+use secrecy::{ExposeSecret, SecretSlice};
 
 use super::key::{JwtKey, KeySet};
 use super::validate::ValidToken;
 use crate::principal::Principal;
 
-/// The SHA-256 of a token's bytes.
-type TokenHash = [u8; 32];
+/// The seeded hash of a token's bytes: where its entry is, not proof that
+/// the entry is its own.
+pub(super) type TokenHash = u64;
 
 pub(super) struct Entry {
+    /// The token's bytes, compared in constant time on every hit.
+    bytes: SecretSlice<u8>,
     /// The key that verified the token.
     key: Arc<JwtKey>,
     /// `exp`, when the token has one, to prune expired entries first.
@@ -46,7 +54,7 @@ pub(super) struct Entry {
     pub(super) mapped: OnceLock<Principal>,
 }
 
-/// Verified tokens by the hash of their bytes; see the
+/// Verified tokens by their bytes; see the
 /// [module documentation](self) for what a hit still checks.
 ///
 /// On in every [`JwtHandler::new`](super::JwtHandler::new), with
@@ -72,7 +80,10 @@ pub(super) struct Entry {
 /// ```
 pub struct VerifiedCache {
     capacity: usize,
-    entries: RwLock<HashMap<TokenHash, Arc<Entry>>>,
+    /// The seed of [`hash`](Self::hash), drawn for this cache alone.
+    seed: foldhash::fast::RandomState,
+    /// The hashes are already seeded: the map need not seed them again.
+    entries: RwLock<HashMap<TokenHash, Arc<Entry>, foldhash::fast::FixedState>>,
 }
 
 impl fmt::Debug for VerifiedCache {
@@ -89,7 +100,8 @@ impl VerifiedCache {
     pub fn new(capacity: usize) -> Self {
         Self {
             capacity: capacity.max(1),
-            entries: RwLock::new(HashMap::new()),
+            seed: foldhash::fast::RandomState::default(),
+            entries: RwLock::new(HashMap::default()),
         }
     }
 
@@ -115,30 +127,36 @@ impl VerifiedCache {
         }
     }
 
-    pub(super) fn hash(token: &str) -> TokenHash {
-        let mut out = [0u8; 32];
-        out.copy_from_slice(digest(&SHA256, token.as_bytes()).as_ref());
-        out
+    /// Where `token`'s entry would be.
+    pub(super) fn hash(&self, token: &str) -> TokenHash {
+        self.seed.hash_one(token.as_bytes())
     }
 
-    /// The entry for this hash, if `keys` still selects the key that
-    /// verified it. A poisoned lock is a miss: the token is verified again.
-    pub(super) fn get(&self, hash: &TokenHash, keys: &KeySet) -> Option<Arc<Entry>> {
-        let entry = self.entries.read().ok()?.get(hash).cloned()?;
+    /// The entry of `token` (found at `hash`), if it holds these very bytes
+    /// and `keys` still selects the key that verified it. A poisoned lock
+    /// is a miss: the token is verified again.
+    pub(super) fn get(&self, hash: TokenHash, token: &str, keys: &KeySet) -> Option<Arc<Entry>> {
+        let entry = self.entries.read().ok()?.get(&hash).cloned()?;
+        if !constant_time_eq::constant_time_eq(entry.bytes.expose_secret(), token.as_bytes()) {
+            return None;
+        }
         let current = keys.select(entry.token.kid.as_deref())?;
         Arc::ptr_eq(current, &entry.key).then_some(entry)
     }
 
-    /// Stores a verified token, making room first when full.
+    /// Stores a verified token, making room first when full. An entry of
+    /// another token at the same hash is replaced.
     pub(super) fn insert(
         &self,
         hash: TokenHash,
+        bytes: &str,
         key: Arc<JwtKey>,
         token: ValidToken,
         now: i64,
     ) -> Arc<Entry> {
         let exp = token.claims.get("exp").and_then(serde_json::Value::as_i64);
         let entry = Arc::new(Entry {
+            bytes: SecretSlice::from(bytes.as_bytes().to_vec()),
             key,
             exp,
             token,
@@ -161,5 +179,50 @@ impl VerifiedCache {
             entries.insert(hash, entry.clone());
         }
         entry
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Map;
+
+    use super::*;
+    use crate::jwt::Algorithm;
+
+    fn keys() -> KeySet {
+        KeySet::single(
+            JwtKey::hmac(Algorithm::HS256, b"a-cache-test-secret-of-32-bytes!").expect("key"),
+        )
+    }
+
+    fn valid() -> ValidToken {
+        ValidToken {
+            kid: None,
+            claims: Map::new(),
+        }
+    }
+
+    #[test]
+    fn an_entry_found_by_hash_serves_only_its_own_bytes() {
+        let cache = VerifiedCache::new(8);
+        let keys = keys();
+        let key = keys.select(None).expect("the one key").clone();
+        let hash = cache.hash("a.b.c");
+        cache.insert(hash, "a.b.c", key, valid(), 0);
+        assert!(cache.get(hash, "a.b.c", &keys).is_some());
+        // Another token whose hash landed on the same entry is a miss.
+        assert!(cache.get(hash, "a.b.d", &keys).is_none());
+        assert!(cache.get(hash, "a.b.c.", &keys).is_none());
+        assert!(cache.get(hash, "", &keys).is_none());
+    }
+
+    #[test]
+    fn two_caches_hash_the_same_token_apart() {
+        // Each cache draws its own seed: the hash is where an entry is,
+        // the bytes compared on a hit what it is.
+        let hashes: std::collections::HashSet<TokenHash> = (0..4)
+            .map(|_| VerifiedCache::new(1).hash("a.b.c"))
+            .collect();
+        assert!(hashes.len() > 1, "{hashes:?}");
     }
 }

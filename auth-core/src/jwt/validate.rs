@@ -450,14 +450,15 @@ impl JwtValidator {
         if token.len() > self.validation.max_token_len {
             return Err(JwtRejection::TooLong);
         }
-        let hash = VerifiedCache::hash(token);
-        if let Some(entry) = cache.get(&hash, keys) {
+        let hash = cache.hash(token);
+        if let Some(entry) = cache.get(hash, token, keys) {
             self.check_claims(&entry.token.claims)?;
             return Ok(Checked::Shared(entry));
         }
         let (key, valid) = self.verify(token, keys)?;
         Ok(Checked::Shared(cache.insert(
             hash,
+            token,
             key,
             valid,
             self.clock.now(),
