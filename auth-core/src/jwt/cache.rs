@@ -12,9 +12,13 @@
 //!   included) is another entry. The kept bytes are zeroed when the entry
 //!   goes.
 //! - Only tokens that passed every check are stored; a refusal is never cached.
-//! - A hit re-runs every claim check (`exp`, `nbf`, `iat`, lifetime, `iss`,
-//!   `aud`) against the clock of that moment, so a cached token is refused
-//!   as soon as it expires, and before its `nbf`, exactly as a fresh one.
+//! - A hit re-runs every check that depends on the clock (`exp`, `nbf`,
+//!   `iat`, lifetime) against the clock of that moment, so a cached token is
+//!   refused as soon as it expires, and before its `nbf`, exactly as a fresh
+//!   one. The other claim checks (`iss`, `aud`, required claims, claim
+//!   types) depend on the token's bytes and the validator's options alone,
+//!   and neither changes under an entry: a cache belongs to one validator,
+//!   whose options are fixed when it is made.
 //! - A hit counts only when the key set used for this request still selects
 //!   the very key that verified the token: a rotated, replaced or overridden
 //!   key set misses and verifies again.
@@ -34,7 +38,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 use secrecy::{ExposeSecret, SecretSlice};
 
 use super::key::{JwtKey, KeySet};
-use super::validate::ValidToken;
+use super::validate::{Times, ValidToken};
 use crate::principal::Principal;
 
 /// The seeded hash of a token's bytes: where its entry is, not proof that
@@ -46,8 +50,9 @@ pub(super) struct Entry {
     bytes: SecretSlice<u8>,
     /// The key that verified the token.
     key: Arc<JwtKey>,
-    /// `exp`, when the token has one, to prune expired entries first.
-    exp: Option<i64>,
+    /// Its `exp`, `nbf` and `iat`, checked against the clock on every hit;
+    /// `exp` also prunes expired entries first.
+    pub(super) times: Times,
     /// The token's header facts and claims.
     pub(super) token: ValidToken,
     /// The principal the default claims mapping made of them, once made.
@@ -152,19 +157,19 @@ impl VerifiedCache {
         bytes: &str,
         key: Arc<JwtKey>,
         token: ValidToken,
+        times: Times,
         now: i64,
     ) -> Arc<Entry> {
-        let exp = token.claims.get("exp").and_then(serde_json::Value::as_i64);
         let entry = Arc::new(Entry {
             bytes: SecretSlice::from(bytes.as_bytes().to_vec()),
             key,
-            exp,
+            times,
             token,
             mapped: OnceLock::new(),
         });
         if let Ok(mut entries) = self.entries.write() {
             if entries.len() >= self.capacity && !entries.contains_key(&hash) {
-                entries.retain(|_, e| e.exp.is_none_or(|exp| exp > now));
+                entries.retain(|_, e| e.times.exp.is_none_or(|exp| exp > now));
                 // Still full of live tokens: drop an eighth at once, so the
                 // scan above runs once per many insertions, not at each.
                 if entries.len() >= self.capacity {
@@ -195,6 +200,14 @@ mod tests {
         )
     }
 
+    fn times() -> Times {
+        Times {
+            exp: None,
+            nbf: None,
+            iat: None,
+        }
+    }
+
     fn valid() -> ValidToken {
         ValidToken {
             kid: None,
@@ -208,7 +221,7 @@ mod tests {
         let keys = keys();
         let key = keys.select(None).expect("the one key").clone();
         let hash = cache.hash("a.b.c");
-        cache.insert(hash, "a.b.c", key, valid(), 0);
+        cache.insert(hash, "a.b.c", key, valid(), times(), 0);
         assert!(cache.get(hash, "a.b.c", &keys).is_some());
         // Another token whose hash landed on the same entry is a miss.
         assert!(cache.get(hash, "a.b.d", &keys).is_none());

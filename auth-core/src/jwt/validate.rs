@@ -445,22 +445,23 @@ impl JwtValidator {
     pub(super) fn checked(&self, token: &str, keys: &KeySet) -> Result<Checked, JwtRejection> {
         let cache = match &self.cache {
             Some(cache) if self.validation.verify_signature => cache,
-            _ => return self.verify(token, keys).map(|(_, t)| Checked::Owned(t)),
+            _ => return self.verify(token, keys).map(|(_, t, _)| Checked::Owned(t)),
         };
         if token.len() > self.validation.max_token_len {
             return Err(JwtRejection::TooLong);
         }
         let hash = cache.hash(token);
         if let Some(entry) = cache.get(hash, token, keys) {
-            self.check_claims(&entry.token.claims)?;
+            self.check_times(entry.times)?;
             return Ok(Checked::Shared(entry));
         }
-        let (key, valid) = self.verify(token, keys)?;
+        let (key, valid, times) = self.verify(token, keys)?;
         Ok(Checked::Shared(cache.insert(
             hash,
             token,
             key,
             valid,
+            times,
             self.clock.now(),
         )))
     }
@@ -470,7 +471,7 @@ impl JwtValidator {
         &self,
         token: &str,
         keys: &KeySet,
-    ) -> Result<(Arc<JwtKey>, ValidToken), JwtRejection> {
+    ) -> Result<(Arc<JwtKey>, ValidToken, Times), JwtRejection> {
         let v = &self.validation;
         if token.len() > v.max_token_len {
             return Err(JwtRejection::TooLong);
@@ -519,27 +520,25 @@ impl JwtValidator {
         let payload = b64(payload_b64, "payload")?;
         let claims: Map<String, Value> = serde_json::from_slice(&payload)
             .map_err(|_| JwtRejection::Malformed("claims are not a JSON object"))?;
-        self.check_claims(&claims)?;
+        let times = self.check_claims(&claims)?;
         Ok((
             key.clone(),
             ValidToken {
                 kid: header.kid,
                 claims,
             },
+            times,
         ))
     }
 
-    fn check_claims(&self, claims: &Map<String, Value>) -> Result<(), JwtRejection> {
+    fn check_claims(&self, claims: &Map<String, Value>) -> Result<Times, JwtRejection> {
         let v = &self.validation;
-        let now = self.clock.now();
         for name in &v.required {
             if !claims.contains_key(name) {
                 return Err(JwtRejection::MissingClaim(name.clone()));
             }
         }
-        let exp = numeric(claims, "exp")?;
-        let nbf = numeric(claims, "nbf")?;
-        let iat = numeric(claims, "iat")?;
+        let times = Times::of(claims)?;
         for name in ["sub", "jti"] {
             if claims.get(name).is_some_and(|c| !c.is_string()) {
                 return Err(JwtRejection::WrongClaimType(if name == "sub" {
@@ -549,29 +548,7 @@ impl JwtValidator {
                 }));
             }
         }
-        if let Some(exp) = exp
-            && v.verify_exp
-            && exp <= now - v.leeway
-        {
-            return Err(JwtRejection::Expired);
-        }
-        if let Some(nbf) = nbf
-            && v.verify_nbf
-            && nbf > now + v.leeway
-        {
-            return Err(JwtRejection::NotYetValid);
-        }
-        if let Some(iat) = iat
-            && v.verify_iat
-            && iat > now + v.leeway
-        {
-            return Err(JwtRejection::IssuedInFuture);
-        }
-        if let (Some(max), Some(exp)) = (v.max_lifetime, exp)
-            && exp.saturating_sub(iat.unwrap_or(now)) > max
-        {
-            return Err(JwtRejection::LifetimeTooLong);
-        }
+        self.check_times(times)?;
 
         let iss = match claims.get("iss") {
             None => None,
@@ -608,7 +585,61 @@ impl JwtValidator {
                 _ => {}
             }
         }
+        Ok(times)
+    }
+
+    /// The checks that depend on the clock, against the clock of now: all a
+    /// hit of the verified-token cache has left to check (the others depend
+    /// on the token and the options alone, and both are fixed for an entry).
+    pub(super) fn check_times(&self, t: Times) -> Result<(), JwtRejection> {
+        let v = &self.validation;
+        let now = self.clock.now();
+        if let Some(exp) = t.exp
+            && v.verify_exp
+            && exp <= now - v.leeway
+        {
+            return Err(JwtRejection::Expired);
+        }
+        if let Some(nbf) = t.nbf
+            && v.verify_nbf
+            && nbf > now + v.leeway
+        {
+            return Err(JwtRejection::NotYetValid);
+        }
+        if let Some(iat) = t.iat
+            && v.verify_iat
+            && iat > now + v.leeway
+        {
+            return Err(JwtRejection::IssuedInFuture);
+        }
+        if let (Some(max), Some(exp)) = (v.max_lifetime, t.exp)
+            && exp.saturating_sub(t.iat.unwrap_or(now)) > max
+        {
+            return Err(JwtRejection::LifetimeTooLong);
+        }
         Ok(())
+    }
+}
+
+/// The NumericDate claims of a token, read once.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Times {
+    /// `exp`.
+    pub(super) exp: Option<i64>,
+    /// `nbf`.
+    pub(super) nbf: Option<i64>,
+    /// `iat`.
+    pub(super) iat: Option<i64>,
+}
+
+impl Times {
+    /// Reads them; a claim of the wrong type is refused.
+    pub(super) fn of(claims: &Map<String, Value>) -> Result<Self, JwtRejection> {
+        Ok(Self {
+            exp: numeric(claims, "exp")?,
+            nbf: numeric(claims, "nbf")?,
+            iat: numeric(claims, "iat")?,
+        })
     }
 }
 
