@@ -179,18 +179,30 @@ impl AuthHandler for ApiKeyHandler {
         credential: &Credential,
         cx: &AuthContext,
     ) -> AuthResult<Option<Principal>> {
-        // Checked here rather than through `authorize_key`: a comparison
-        // never waits, so it needs no second boxed future.
-        match credential {
-            Credential::Bearer(key) | Credential::ApiKey(key) => {
-                Ok(self.check_key(key.expose_secret(), cx))
-            }
-            Credential::Basic { .. } => Ok(None),
-        }
+        Ok(self.answer(credential, cx))
+    }
+
+    /// A comparison never waits: always answered at once.
+    fn authorize_now(
+        &self,
+        credential: &Credential,
+        cx: &AuthContext,
+    ) -> Option<AuthResult<Option<Principal>>> {
+        Some(Ok(self.answer(credential, cx)))
     }
 }
 
 impl ApiKeyHandler {
+    /// The principal of a bearer token or API key, JWT-shaped or not.
+    fn answer(&self, credential: &Credential, cx: &AuthContext) -> Option<Principal> {
+        match credential {
+            Credential::Bearer(key) | Credential::ApiKey(key) => {
+                self.check_key(key.expose_secret(), cx)
+            }
+            Credential::Basic { .. } => None,
+        }
+    }
+
     /// The principal of `key` on the context's channel, if it is one of its keys.
     fn check_key(&self, key: &str, cx: &AuthContext) -> Option<Principal> {
         let channel = self.channel(cx.channel);

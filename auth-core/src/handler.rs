@@ -62,6 +62,23 @@ pub trait AuthHandler: Send + Sync + 'static {
         Ok(None)
     }
 
+    /// The answer of [`authorize`](Self::authorize) given at once, for a
+    /// handler that never waits (a key comparison, a signature check):
+    /// `Some(answer)` is taken as the handler's answer, without the boxed
+    /// future an `async` trait method costs. `None`, the default, sends the
+    /// [`Pipeline`](crate::Pipeline) to `authorize`.
+    ///
+    /// A handler that overrides it answers the same here as in `authorize`;
+    /// a wrapper around another handler forwards it.
+    fn authorize_now(
+        &self,
+        credential: &Credential,
+        cx: &AuthContext,
+    ) -> Option<AuthResult<Option<Principal>>> {
+        let _ = (credential, cx);
+        None
+    }
+
     /// Dispatches a credential: a JWT-shaped bearer to
     /// [`authorize_jwt`](Self::authorize_jwt), any other bearer or API key to
     /// [`authorize_key`](Self::authorize_key), Basic to

@@ -191,6 +191,17 @@ impl AuthHandler for SwitchableHandler {
             None => Ok(None),
         }
     }
+
+    fn authorize_now(
+        &self,
+        credential: &Credential,
+        cx: &AuthContext,
+    ) -> Option<AuthResult<Option<Principal>>> {
+        match self.current() {
+            Some(h) => h.authorize_now(credential, cx),
+            None => Some(Ok(None)),
+        }
+    }
 }
 
 /// One registered handler config as a settings page shows it.

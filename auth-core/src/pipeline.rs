@@ -218,7 +218,11 @@ impl Pipeline {
 
         let mut found = None;
         for handler in handlers {
-            match handler.authorize(&credential, &context).await {
+            let answer = match handler.authorize_now(&credential, &context) {
+                Some(answer) => answer,
+                None => handler.authorize(&credential, &context).await,
+            };
+            match answer {
                 Ok(Some(principal)) => {
                     found = Some(principal);
                     break;

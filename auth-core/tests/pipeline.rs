@@ -10,6 +10,8 @@ use auth_core::{
     Principal, Requirement, RoleMap, async_trait,
 };
 
+use secrecy::ExposeSecret as _;
+
 /// A handler's fixed answer.
 type Answer = fn() -> AuthResult<Option<Principal>>;
 
@@ -403,4 +405,71 @@ fn api_key_and_jwt_handlers_share_a_pipeline() {
         ))
         .is_err()
     );
+}
+
+/// A handler that answers at once for keys starting with `now-` and leaves
+/// the rest to `authorize`, counting each path.
+struct Quick {
+    now: Arc<AtomicUsize>,
+    later: Arc<AtomicUsize>,
+}
+
+#[async_trait]
+impl AuthHandler for Quick {
+    fn name(&self) -> &str {
+        "quick"
+    }
+
+    async fn authorize_key(&self, key: &str, _cx: &AuthContext) -> AuthResult<Option<Principal>> {
+        self.later.fetch_add(1, Ordering::SeqCst);
+        named(&format!("later:{key}"))
+    }
+
+    fn authorize_now(
+        &self,
+        credential: &Credential,
+        _cx: &AuthContext,
+    ) -> Option<AuthResult<Option<Principal>>> {
+        match credential {
+            Credential::ApiKey(key) if key.expose_secret().starts_with("now-") => {
+                self.now.fetch_add(1, Ordering::SeqCst);
+                Some(Err(AuthError::InvalidCredentials))
+            }
+            _ => None,
+        }
+    }
+}
+
+#[test]
+fn an_answer_given_at_once_is_the_answer_and_none_falls_back_to_authorize() {
+    let (now, later) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (next, next_calls) = Fixed::new("next", || named("next"));
+    let p = Pipeline::builder()
+        .handler(Quick {
+            now: now.clone(),
+            later: later.clone(),
+        })
+        .handler(next)
+        .build()
+        .expect("pipeline");
+    let rt = rt();
+    // Refused at once: neither `authorize` nor the next handler is asked.
+    let refused =
+        rt.block_on(p.authenticate(Some(Credential::api_key("now-1")), AuthContext::http()));
+    assert_eq!(refused.expect_err("refused"), AuthError::InvalidCredentials);
+    assert_eq!(
+        (now.load(Ordering::SeqCst), later.load(Ordering::SeqCst)),
+        (1, 0)
+    );
+    assert_eq!(next_calls.load(Ordering::SeqCst), 0);
+    // No answer at once: `authorize` answers.
+    let principal = rt
+        .block_on(p.authenticate(Some(Credential::api_key("k-2")), AuthContext::http()))
+        .expect("accepted");
+    assert_eq!(principal.id, "later:k-2");
+    assert_eq!(
+        (now.load(Ordering::SeqCst), later.load(Ordering::SeqCst)),
+        (1, 1)
+    );
+    assert_eq!(next_calls.load(Ordering::SeqCst), 0);
 }

@@ -322,13 +322,28 @@ impl AuthHandler for JwtHandler {
         self.check_token(token, cx)
     }
 
-    // Verification never waits: answered here, without a second boxed
-    // future through `authorize_jwt`.
     async fn authorize(
         &self,
         credential: &Credential,
         cx: &AuthContext,
     ) -> AuthResult<Option<Principal>> {
+        self.answer(credential, cx)
+    }
+
+    /// Verification never waits: always answered at once.
+    fn authorize_now(
+        &self,
+        credential: &Credential,
+        cx: &AuthContext,
+    ) -> Option<AuthResult<Option<Principal>>> {
+        Some(self.answer(credential, cx))
+    }
+}
+
+impl JwtHandler {
+    /// The whole check of one token, synchronous.
+    /// The answer to a JWT-shaped bearer token; anything else is not ours.
+    fn answer(&self, credential: &Credential, cx: &AuthContext) -> AuthResult<Option<Principal>> {
         match credential {
             Credential::Bearer(token) if credential.is_jwt_shaped() => {
                 self.check_token(token.expose_secret(), cx)
@@ -336,10 +351,7 @@ impl AuthHandler for JwtHandler {
             _ => Ok(None),
         }
     }
-}
 
-impl JwtHandler {
-    /// The whole check of one token, synchronous.
     fn check_token(&self, token: &str, cx: &AuthContext) -> AuthResult<Option<Principal>> {
         let live;
         let keys = match (cx.key_override(), &self.live) {
