@@ -527,6 +527,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_switchable_handler_answers_at_once_as_its_active_handler_does() {
+        let slot = SwitchableHandler::new();
+        let key = Credential::api_key("k-1");
+        let cx = AuthContext::http();
+        // Empty: not mine, at once.
+        assert!(matches!(slot.authorize_now(&key, &cx), Some(Ok(None))));
+        slot.activate(
+            "keys",
+            Arc::new(crate::ApiKeyHandler::builder().http_key("k-1").build()),
+        );
+        let answer = slot.authorize_now(&key, &cx).expect("an answer at once");
+        assert!(answer.expect("accepted").is_some());
+        let wrong = slot.authorize_now(&Credential::api_key("k-2"), &cx);
+        assert!(matches!(wrong, Some(Ok(None))));
+    }
+
+    #[test]
     fn secrets_are_found_by_schema_and_by_name() {
         let schema = json!({
             "type": "object",
