@@ -222,8 +222,8 @@ impl JwtHandler {
     /// A handler with the default claims mapping and a verified-token cache
     /// of [`DEFAULT_VERIFIED_CACHE`] entries: a client sends the same token
     /// on request after request, and a token seen before is not verified
-    /// or parsed again. Every claim check (expiry included) and the
-    /// revocation check still run on each request; see [`VerifiedCache`]
+    /// or parsed again. The clock checks (`exp`, `nbf`, `iat`, lifetime)
+    /// and the revocation check still run on each request; see [`VerifiedCache`]
     /// for what a hit checks, [`with_verified_cache`](Self::with_verified_cache)
     /// to size it and [`without_verified_cache`](Self::without_verified_cache)
     /// to turn it off.
@@ -292,7 +292,7 @@ impl JwtHandler {
 
     /// Remembers up to `capacity` verified tokens so a token seen before
     /// skips the signature check (see [`VerifiedCache`]); revocation and
-    /// every claim check still run on each request.
+    /// the clock checks still run on each request.
     #[must_use]
     pub fn with_verified_cache(mut self, capacity: usize) -> Self {
         self.validator = self.validator.with_verified_cache(capacity);

@@ -393,8 +393,9 @@ impl JwtValidator {
     }
 
     /// Remembers up to `capacity` verified tokens, so a token seen before
-    /// skips the signature check and the parsing; every claim check still
-    /// runs each time. See [`VerifiedCache`] for what a hit still checks.
+    /// skips the signature check, the parsing and the checks that depend on
+    /// the token alone; the clock checks run each time. See
+    /// [`VerifiedCache`] for what a hit still checks.
     /// Off for a bare validator; on in a [`JwtHandler::new`](super::JwtHandler::new).
     #[must_use]
     pub fn with_verified_cache(mut self, capacity: usize) -> Self {
