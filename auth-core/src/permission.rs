@@ -243,7 +243,7 @@ impl fmt::Display for Scope {
 /// Serializes as `{"CONVERSATION": ["READ", "WRITE"], ...}`; names are
 /// normalized to upper case when read, so `{"conversation": ["read"]}` is the
 /// same set.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, Serialize, Deserialize)]
 #[serde(
     from = "BTreeMap<String, BTreeSet<String>>",
     into = "BTreeMap<String, BTreeSet<String>>"
@@ -251,7 +251,30 @@ impl fmt::Display for Scope {
 pub struct PermissionSet {
     // Shared until written to: principals copy their grants from a handler's
     // or a role's set on every request, and a copy is then a count increment.
-    map: Arc<BTreeMap<String, BTreeSet<String>>>,
+    // `None` is the empty set, so a new principal allocates nothing for it.
+    map: Option<Arc<Grants>>,
+}
+
+/// Permissions by resource, as canonical names.
+type Grants = BTreeMap<String, BTreeSet<String>>;
+
+/// What an empty set reads as.
+static NO_GRANTS: Grants = BTreeMap::new();
+
+impl PartialEq for PermissionSet {
+    fn eq(&self, other: &Self) -> bool {
+        self.map() == other.map()
+    }
+}
+
+impl Eq for PermissionSet {}
+
+impl fmt::Debug for PermissionSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PermissionSet")
+            .field("map", self.map())
+            .finish()
+    }
 }
 
 impl From<BTreeMap<String, BTreeSet<String>>> for PermissionSet {
@@ -266,11 +289,21 @@ impl From<BTreeMap<String, BTreeSet<String>>> for PermissionSet {
 
 impl From<PermissionSet> for BTreeMap<String, BTreeSet<String>> {
     fn from(set: PermissionSet) -> Self {
-        Arc::unwrap_or_clone(set.map)
+        set.map.map(Arc::unwrap_or_clone).unwrap_or_default()
     }
 }
 
 impl PermissionSet {
+    /// The grants, read.
+    fn map(&self) -> &Grants {
+        self.map.as_deref().unwrap_or(&NO_GRANTS)
+    }
+
+    /// The grants, to write: copied first if shared, made if none.
+    fn map_mut(&mut self) -> &mut Grants {
+        Arc::make_mut(self.map.get_or_insert_with(Default::default))
+    }
+
     /// The empty set.
     pub fn new() -> Self {
         Self::default()
@@ -306,7 +339,7 @@ impl PermissionSet {
 
     /// Grants `permission` on `resource`.
     pub fn insert(&mut self, resource: impl Resource, permission: impl Permission) {
-        Arc::make_mut(&mut self.map)
+        self.map_mut()
             .entry(resource.name().to_owned())
             .or_default()
             .insert(permission.name().to_owned());
@@ -327,7 +360,7 @@ impl PermissionSet {
         if !valid_name(&r) || !valid_name(&p) {
             return false;
         }
-        let map = Arc::make_mut(&mut self.map);
+        let map = self.map_mut();
         // Look up by reference first: a name is copied only when it is new.
         let perms = match map.get_mut(r.as_ref()) {
             Some(perms) => perms,
@@ -360,7 +393,7 @@ impl PermissionSet {
         if permissions.peek().is_none() {
             return;
         }
-        let map = Arc::make_mut(&mut self.map);
+        let map = self.map_mut();
         let perms = match map.get_mut(resource.as_str()) {
             Some(perms) => perms,
             None => map.entry(resource).or_default(),
@@ -370,7 +403,7 @@ impl PermissionSet {
 
     /// Grants the pair a scope names.
     pub fn insert_scope(&mut self, scope: &Scope) {
-        Arc::make_mut(&mut self.map)
+        self.map_mut()
             .entry(scope.resource.clone())
             .or_default()
             .insert(scope.permission.clone());
@@ -383,7 +416,7 @@ impl PermissionSet {
 
     /// Whether the pair is granted, by canonical (upper-case) names.
     pub fn contains_names(&self, resource: &str, permission: &str) -> bool {
-        self.map
+        self.map()
             .get(resource)
             .is_some_and(|perms| perms.contains(permission))
     }
@@ -400,15 +433,19 @@ impl PermissionSet {
 
     /// Adds every pair of `other` to this set.
     pub fn extend(&mut self, other: &PermissionSet) {
-        if Arc::ptr_eq(&self.map, &other.map) || other.map.is_empty() {
+        let same = match (&self.map, &other.map) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        };
+        if same || other.map().is_empty() {
             return;
         }
-        if self.map.is_empty() {
+        if self.map().is_empty() {
             self.map = other.map.clone();
             return;
         }
-        let map = Arc::make_mut(&mut self.map);
-        for (r, perms) in other.map.iter() {
+        let map = self.map_mut();
+        for (r, perms) in other.map().iter() {
             map.entry(r.clone())
                 .or_default()
                 .extend(perms.iter().cloned());
@@ -425,12 +462,12 @@ impl PermissionSet {
 
     /// Whether no permission is granted.
     pub fn is_empty(&self) -> bool {
-        self.map.values().all(BTreeSet::is_empty)
+        self.map().values().all(BTreeSet::is_empty)
     }
 
     /// Every granted pair, as canonical names, in sorted order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.map
+        self.map()
             .iter()
             .flat_map(|(r, ps)| ps.iter().map(move |p| (r.as_str(), p.as_str())))
     }
@@ -476,6 +513,32 @@ mod tests {
     use super::*;
     use AuthPermission as P;
     use AuthResource as R;
+
+    #[test]
+    fn every_empty_set_is_the_same_set_however_it_was_made() {
+        let made = [
+            PermissionSet::new(),
+            PermissionSet::default(),
+            PermissionSet::from(BTreeMap::new()),
+            serde_json::from_str("{}").expect("empty map"),
+            PermissionSet::from_scope_string("").expect("no scopes"),
+        ];
+        for set in &made {
+            assert_eq!(set, &made[0]);
+            assert!(set.is_empty());
+            assert_eq!(set.iter().count(), 0);
+            assert!(!set.contains(R::Conversation, P::Read));
+            assert_eq!(serde_json::to_string(set).expect("json"), "{}");
+            assert_eq!(format!("{set:?}"), "PermissionSet { map: {} }");
+            assert_eq!(set.union(&PermissionSet::base()), PermissionSet::base());
+            assert_eq!(PermissionSet::base().union(set), PermissionSet::base());
+        }
+        assert_ne!(made[0], PermissionSet::base());
+        let mut grown = PermissionSet::new();
+        grown.insert(R::Status, P::Read);
+        assert!(grown.contains(R::Status, P::Read));
+        assert_ne!(grown, made[0]);
+    }
 
     #[test]
     fn base_preset_matches_the_chat_server_defaults() {
