@@ -189,12 +189,23 @@ impl Drop for Server {
 }
 
 fn start(opts: &Options, mode: &str, port: u16, token: &str) -> Result<Server, Error> {
-    let child = Command::new(&opts.serve)
-        .args([mode, &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .spawn()?;
+    let mut cmd = Command::new(&opts.serve);
+    cmd.args([mode, &format!("127.0.0.1:{port}")]);
+    launch(cmd, mode, port, token, Duration::from_secs(20))
+}
+
+/// Spawns `cmd`, a server of `mode` on `port`, and waits up to `wait` for
+/// it to answer as every server must.
+fn launch(
+    mut cmd: Command,
+    mode: &str,
+    port: u16,
+    token: &str,
+    wait: Duration,
+) -> Result<Server, Error> {
+    let child = cmd.stdout(Stdio::null()).spawn()?;
     let server = Server { child, port };
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + wait;
     let mut conn = loop {
         match Conn::open(port) {
             Ok(c) => break c,
@@ -341,6 +352,81 @@ impl Http {
     fn p99(&self, i: usize) -> f64 {
         median(self.runs[i].iter().map(|l| l.p99_us))
     }
+}
+
+// ---- work per request: instructions counted by callgrind ----
+
+/// Requests counted per server (after as many again to warm up).
+fn work_requests(opts: &Options) -> u32 {
+    if opts.quick { 200 } else { 2_000 }
+}
+
+/// The instructions each server executes per request, in `SERVERS` order:
+/// each server runs under callgrind, answers a warm-up, then its counters
+/// are zeroed, `n` requests are sent one after another on one keep-alive
+/// connection, and the counters dumped. Unlike req/s, the count does not
+/// move with the speed of a shared host, and it leaves out the load
+/// generator.
+fn work(opts: &Options, token: &str) -> Result<Vec<f64>, Error> {
+    let n = work_requests(opts);
+    let dir =
+        std::env::temp_dir().join(format!("poem-auth-bench-callgrind-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let request = get(PATH, Some(token));
+    let mut per_request = Vec::new();
+    for (idx, (mode, _)) in SERVERS.iter().enumerate() {
+        let port = 18_100 + u16::try_from(idx)?;
+        let mut cmd = Command::new("valgrind");
+        cmd.arg("--tool=callgrind")
+            .arg(format!(
+                "--callgrind-out-file={}",
+                dir.join(format!("{mode}.%p")).display()
+            ))
+            .arg(&opts.serve)
+            .args([*mode, &format!("127.0.0.1:{port}")])
+            .stderr(Stdio::null());
+        let server = launch(cmd, mode, port, token, Duration::from_secs(120))?;
+        let pid = server.child.id().to_string();
+        let mut conn = Conn::open(port)?;
+        for _ in 0..n {
+            conn.send(&request)?;
+        }
+        callgrind_control("-z", &pid)?;
+        for _ in 0..n {
+            let (status, _) = conn.send(&request)?;
+            if status != 200 {
+                return Err(format!("{mode} answered {status} under callgrind").into());
+            }
+        }
+        callgrind_control("-d", &pid)?;
+        drop(server);
+        let dump = std::fs::read_to_string(dir.join(format!("{mode}.{pid}.1")))?;
+        let total: f64 = dump
+            .lines()
+            .find_map(|l| l.strip_prefix("summary: "))
+            .ok_or_else(|| format!("no summary in the callgrind dump of {mode}"))?
+            .trim()
+            .parse()?;
+        let each = total / f64::from(n);
+        println!("{mode:<13} {each:>9.0} instructions per request");
+        per_request.push(each);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(per_request)
+}
+
+fn callgrind_control(action: &str, pid: &str) -> Result<(), Error> {
+    let out = Command::new("callgrind_control")
+        .args([action, pid])
+        .output()?;
+    if !out.status.success() {
+        return Err(format!(
+            "callgrind_control {action} {pid} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    Ok(())
 }
 
 // ---- blocking: a protected GET while 50 clients log in ----
@@ -569,6 +655,8 @@ fn main() -> Result<(), Error> {
 
     println!("== HTTP: the same handler served five ways ==");
     let http = http(&opts, &token)?;
+    println!("== work per request: instructions under callgrind ==");
+    let work = work(&opts, &token)?;
     println!("== blocking: a protected GET while 50 clients log in ==");
     let blocking = blocking(&opts, &token)?;
     println!("== scale: a user lookup among 1,000,000 users in SQLite ==");
@@ -699,6 +787,32 @@ fn main() -> Result<(), Error> {
         v("axum"),
         v("jsonwebtoken")
     );
+
+    let _ = writeln!(w, "\n### Work per request\n");
+    let _ = writeln!(
+        w,
+        "The instructions each server executes per request, counted by callgrind (valgrind): \
+         each server answers {n} requests to warm up, then {n} more, one after another on one \
+         keep-alive connection, with its counters zeroed in between. The count does not move \
+         with the host's speed as req/s does, and it leaves out the load generator, so it shows \
+         what each guard adds to the same server more sharply than the ratios above. (4) runs \
+         on axum, so its count holds axum's own work against poem-openapi's.\n",
+        n = work_requests(&opts)
+    );
+    let _ = writeln!(
+        w,
+        "| server | instructions per request | ratio to (1) | added to (1) |"
+    );
+    let _ = writeln!(w, "|---|---:|---:|---:|");
+    for (i, (_, label)) in SERVERS.iter().enumerate() {
+        let _ = writeln!(
+            w,
+            "| {label} | {:.0} | {:.2} | {:.0} |",
+            work[i],
+            work[i] / work[0],
+            work[i] - work[0]
+        );
+    }
 
     // In-process
     let _ = writeln!(w, "\n## In process\n");
@@ -910,22 +1024,29 @@ fn main() -> Result<(), Error> {
              (the load generator's share included) and 95% leaves about {:.1} µs for \
              authentication. Checking an HS256 token seen before costs {:.1} µs in process \
              (the default, (5)); verifying and parsing it costs {:.1} µs (cache off, (5b)), \
-             about what jsonwebtoken alone costs. With a real handler, or the load generator on \
-             another machine, the ratio rises.",
+             about what jsonwebtoken alone costs. In instructions the server executes (work \
+             per request, above), (5) adds {:.0} to (1)'s {:.0} ({:.0}%), and (5b) {:.0}. With \
+             a real handler, or the load generator on another machine, the ratio rises.",
             bare_us * 0.05,
             cached_hs / 1e3,
             hs / 1e3,
+            work[ours] - work[0],
+            work[0],
+            (work[ours] / work[0] - 1.0) * 100.0,
+            work[uncached] - work[0],
         ));
     }
     if http.rps(ours) <= peers_best || http.rps(uncached) <= peers_best {
         notes.push(format!(
             "**Against the peers.** (2), (3) and (4) verify and parse the token on every \
              request, as (5b) does: its in-process cost is the floor's within {:.0} ns (paired, \
-             above), and over HTTP the order between these four is within the spread between \
-             rounds. (4) also runs on axum, not poem: its ratio holds axum's own cost against \
+             above), it executes {:.0} instructions per request against {:.0} for (2), and over \
+             HTTP the order between these four is within the spread between rounds. (4) also runs on axum, not poem: its ratio holds axum's own cost against \
              poem-openapi's, which this run does not measure apart. (5) is ahead because it does \
              not repeat that work for a token it has seen.",
-            p("HS256")?.overhead.abs()
+            p("HS256")?.overhead.abs(),
+            work[uncached],
+            work[1],
         ));
     }
     if hs_over > 500.0 {
