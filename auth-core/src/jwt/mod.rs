@@ -341,7 +341,6 @@ impl AuthHandler for JwtHandler {
 }
 
 impl JwtHandler {
-    /// The whole check of one token, synchronous.
     /// The answer to a JWT-shaped bearer token; anything else is not ours.
     fn answer(&self, credential: &Credential, cx: &AuthContext) -> AuthResult<Option<Principal>> {
         match credential {
@@ -352,6 +351,7 @@ impl JwtHandler {
         }
     }
 
+    /// The whole check of one token, synchronous.
     fn check_token(&self, token: &str, cx: &AuthContext) -> AuthResult<Option<Principal>> {
         let live;
         let keys = match (cx.key_override(), &self.live) {
