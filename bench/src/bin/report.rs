@@ -1026,7 +1026,10 @@ fn main() -> Result<(), Error> {
              (the default, (5)); verifying and parsing it costs {:.1} µs (cache off, (5b)), \
              about what jsonwebtoken alone costs. In instructions the server executes (work \
              per request, above), (5) adds {:.0} to (1)'s {:.0} ({:.0}%), and (5b) {:.0}. With \
-             a real handler, or the load generator on another machine, the ratio rises.",
+             a handler that does real work the ratio rises, the same cost being a smaller share. \
+             With the load generator on another machine it would fall, toward the ratio of \
+             instructions: the server would have both cores to itself, and the bare server would \
+             gain the most.",
             bare_us * 0.05,
             cached_hs / 1e3,
             hs / 1e3,
