@@ -12,6 +12,7 @@ pub mod context;
 pub mod credential;
 pub mod dyn_provider;
 pub mod error;
+pub mod grant;
 pub mod handler;
 pub mod handler_config;
 pub mod handler_settings;

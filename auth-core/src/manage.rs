@@ -29,6 +29,10 @@ pub enum ManageError {
     /// The caller may not do this (403).
     #[error("forbidden")]
     Forbidden,
+    /// The caller may not hand out this power (403); the refusal says why
+    /// ([`RoleMap::check_grant`](crate::RoleMap::check_grant)).
+    #[error("{0}")]
+    Refused(#[from] crate::grant::GrantRefusal),
     /// No such user, client, token or handler (404); the message names it.
     #[error("not found: {0}")]
     NotFound(String),
@@ -61,7 +65,7 @@ impl ManageError {
     pub fn status(&self) -> u16 {
         match self {
             Self::Unauthenticated => 401,
-            Self::Forbidden => 403,
+            Self::Forbidden | Self::Refused(_) => 403,
             Self::NotFound(_) => 404,
             Self::Conflict(_) => 409,
             Self::Invalid(_) => 400,
@@ -267,6 +271,11 @@ pub trait TokenStore: Send + Sync + 'static {
     /// Revokes every token of `client_id` issued at or before `cutoff`,
     /// including ones this registry never saw.
     async fn revoke_client_tokens(&self, client_id: &str, cutoff: i64) -> ManageResult<()>;
+
+    /// Revokes every token of the session `sid` (its `sid` claim) until
+    /// `expires_at`, including ones this registry never saw, and tells the
+    /// other instances sharing the store.
+    async fn revoke_session(&self, sid: &str, expires_at: i64) -> ManageResult<()>;
 
     /// Deletes tokens expired before `now`; returns how many.
     async fn delete_expired(&self, now: i64) -> ManageResult<u64>;

@@ -301,6 +301,11 @@ impl RoleMap {
         self.roles.get(name)
     }
 
+    /// Whether `name` is a superuser role ([`superuser`](Self::superuser)).
+    pub fn is_superuser(&self, name: &str) -> bool {
+        self.superusers.contains(name)
+    }
+
     /// Whether no role is defined.
     pub fn is_empty(&self) -> bool {
         self.roles.is_empty() && self.superusers.is_empty()

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::manage::{ManageError, ManageResult, Page, UserFilter};
+use crate::principal::{AuthMethod, Principal};
 
 /// A client (user) as a provider describes it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -27,6 +28,26 @@ pub struct ClientData {
     /// Whatever else the provider knows (name, mail, enabled flag...).
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl ClientData {
+    /// The client as a principal: its id, `extra.username` as name (else
+    /// the id), its roles (not expanded), and `extra.permissions` when they
+    /// read as a permission set (otherwise none: roles alone grant then).
+    pub fn principal(&self) -> Principal {
+        let name = self
+            .extra
+            .get("username")
+            .and_then(|u| u.as_str())
+            .unwrap_or(&self.client_id)
+            .to_owned();
+        let mut p = Principal::new(self.client_id.clone(), AuthMethod::Jwt).with_name(name);
+        p.roles = self.roles.clone();
+        if let Some(permissions) = self.extra.get("permissions") {
+            p.permissions = serde_json::from_value(permissions.clone()).unwrap_or_default();
+        }
+        p
+    }
 }
 
 /// The package of a capability that takes no input, or that a provider does

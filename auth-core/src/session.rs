@@ -422,7 +422,7 @@ impl TokenService {
             Ok(client) if client_enabled(&client) => {
                 self.throttle.record_success(username, client_addr);
                 let family = random_id()?;
-                let principal = principal_of_client(&client);
+                let principal = client.principal();
                 Ok(self
                     .mint_principal(
                         principal,
@@ -471,7 +471,10 @@ impl TokenService {
         let record = match rotation {
             Rotation::Rotated(record) => record,
             Rotation::Reused { family } => {
-                tracing::warn!(%family, "refresh token reused: its family is revoked");
+                tracing::warn!(%family, "refresh token reused: its session is ended");
+                // The store revoked the refresh family; the access tokens
+                // minted from it (the thief's among them) end too.
+                self.end_session(&family).await?;
                 return Err(AuthError::InvalidCredentials);
             }
             Rotation::Invalid => return Err(AuthError::InvalidCredentials),
@@ -482,7 +485,7 @@ impl TokenService {
                 _ => None,
             },
             Some(provider) => match provider.get_client(&record.user_id).await {
-                Ok(client) if client_enabled(&client) => Some(principal_of_client(&client)),
+                Ok(client) if client_enabled(&client) => Some(client.principal()),
                 Ok(_)
                 | Err(
                     ManageError::NotFound(_)
@@ -526,22 +529,42 @@ impl TokenService {
             return Ok(());
         }
         if let Some(family) = self.refresh.family_of(&hash_refresh_token(token)).await? {
-            self.refresh.revoke_family(&family).await?;
+            self.end_session(&family).await?;
         }
         Ok(())
     }
 
-    /// Ends the session of `principal`: its access token and its refresh family.
+    /// Ends the session of `principal`: every access token of its session
+    /// (`sid`), its refresh family, and the presented token itself.
     pub async fn logout(&self, principal: &Principal) -> AuthResult<()> {
         if let Some(jti) = &principal.token_id {
+            self.registry_revoke_jti(jti).await?;
             self.revocations
                 .revoke_jti(jti, principal.expires_at.unwrap_or(i64::MAX));
-            self.registry_revoke_jti(jti).await?;
         }
-        if let Some(family) = principal.extra.get("sid").and_then(|s| s.as_str()) {
-            self.refresh.revoke_family(family).await?;
+        if let Some(sid) = principal.extra.get("sid").and_then(|s| s.as_str()) {
+            self.end_session(sid).await?;
         }
         Ok(())
+    }
+
+    /// Ends the session `sid` as a whole: every access token whose `sid`
+    /// it is, wherever it was minted, and its refresh family. The registry
+    /// learns of it first (so other instances sharing it do too); a
+    /// registry that cannot be reached fails the call before anything is
+    /// revoked here.
+    pub async fn end_session(&self, sid: &str) -> AuthResult<()> {
+        // No access token of the session outlives the lifetime of one
+        // minted now (plus a day for any clock leeway); the entry may be
+        // pruned after that.
+        let until = self
+            .clock
+            .now()
+            .saturating_add(self.issuer.lifetime_secs())
+            .saturating_add(86_400);
+        self.registry_revoke_session(sid, until).await?;
+        self.revocations.revoke_session(sid, until);
+        self.refresh.revoke_family(sid).await.map(drop)
     }
 
     /// Disables a user in the store and ends every token they hold.
@@ -550,8 +573,8 @@ impl TokenService {
         let Some(user) = self.users.find_by_username(username).await? else {
             return Ok(false);
         };
-        let found = self.users.set_enabled(username, false).await?;
         self.end_user_sessions(&user.id).await?;
+        let found = self.users.set_enabled(username, false).await?;
         Ok(found)
     }
 
@@ -562,17 +585,22 @@ impl TokenService {
             return Ok(false);
         };
         let phc = self.hasher.hash(new_password.to_owned()).await?;
-        let found = self.users.set_password_hash(username, phc).await?;
         self.end_user_sessions(&user.id).await?;
+        let found = self.users.set_password_hash(username, phc).await?;
         Ok(found)
     }
 
     /// Ends every token of a user: call it after disabling the user or
     /// changing their password by other means.
+    ///
+    /// The cut-off is committed to the registry first and only then to this
+    /// instance's list, so a registry that cannot be reached fails the call
+    /// (503) with nothing revoked anywhere; call it before the change it
+    /// follows from, so that change is never made without it.
     pub async fn end_user_sessions(&self, user_id: &str) -> AuthResult<()> {
         let now = self.clock.now();
-        self.revocations.revoke_user_tokens(user_id, now);
         self.registry_revoke_client(user_id, now).await?;
+        self.revocations.revoke_user_tokens(user_id, now);
         self.refresh.revoke_user(user_id).await
     }
 
@@ -671,24 +699,6 @@ fn principal_of_user(user: &UserRecord) -> Option<Principal> {
 /// Whether a provider's client may log in: unless `extra.enabled` is `false`.
 fn client_enabled(client: &ClientData) -> bool {
     client.extra.get("enabled").and_then(|e| e.as_bool()) != Some(false)
-}
-
-/// The principal of a provider's client: its id, `extra.username` as name
-/// (else the id), its roles, and `extra.permissions` when they read as a
-/// permission set (otherwise none: roles alone grant then).
-fn principal_of_client(client: &ClientData) -> Principal {
-    let name = client
-        .extra
-        .get("username")
-        .and_then(|u| u.as_str())
-        .unwrap_or(&client.client_id)
-        .to_owned();
-    let mut p = Principal::new(client.client_id.clone(), AuthMethod::Jwt).with_name(name);
-    p.roles = client.roles.clone();
-    if let Some(permissions) = client.extra.get("permissions") {
-        p.permissions = serde_json::from_value(permissions.clone()).unwrap_or_default();
-    }
-    p
 }
 
 /// 256 random bits, base64url: not JWT-shaped, so it can never pass as an access token.

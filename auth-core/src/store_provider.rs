@@ -420,6 +420,9 @@ impl StoreProvider {
         Ok(self.hasher.hash(password).await?)
     }
 
+    /// Ends the user's sessions; called before the change that needs it, so
+    /// a store that cannot record the cut-off refuses the change (503)
+    /// rather than make it with the old tokens still alive.
     async fn end_sessions(&self, id: &str) -> ManageResult<()> {
         if let Some(tokens) = &self.sessions {
             tokens.end_user_sessions(id).await?;
@@ -563,14 +566,16 @@ impl AuthProvider for StoreProvider {
             enabled: Some(false),
             ..UserUpdate::default()
         };
+        self.end_sessions(client_id).await?;
         self.store.update_user(client_id, update).await?;
-        self.end_sessions(client_id).await
+        Ok(())
     }
 
     async fn delete_client(&self, client_id: &str) -> ManageResult<()> {
+        self.end_sessions(client_id).await?;
         self.store.delete_user(client_id).await?;
         tracing::info!(user = %client_id, "user deleted");
-        self.end_sessions(client_id).await
+        Ok(())
     }
 
     async fn add_roles(
@@ -586,8 +591,8 @@ impl AuthProvider for StoreProvider {
         client_id: &str,
         roles: &BTreeSet<String>,
     ) -> ManageResult<ClientData> {
-        let user = self.store.remove_roles(client_id, roles).await?;
         self.end_sessions(client_id).await?;
+        let user = self.store.remove_roles(client_id, roles).await?;
         Ok(client_of(&user))
     }
 
@@ -615,10 +620,10 @@ impl AuthProvider for StoreProvider {
             enabled: package.enabled,
             extra: package.extra,
         };
-        let user = self.store.update_user(client_id, update).await?;
         if ends_sessions {
             self.end_sessions(client_id).await?;
         }
+        let user = self.store.update_user(client_id, update).await?;
         Ok(client_of(&user))
     }
 
@@ -652,10 +657,10 @@ impl AuthProvider for StoreProvider {
             extra: package.extra,
             ..UserUpdate::default()
         };
-        let user = self.store.update_user(client_id, update).await?;
         if ends_sessions {
             self.end_sessions(client_id).await?;
         }
+        let user = self.store.update_user(client_id, update).await?;
         Ok(client_of(&user))
     }
 

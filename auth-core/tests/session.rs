@@ -275,6 +275,107 @@ fn logout_ends_the_access_token_and_its_refresh_family() {
 }
 
 #[test]
+fn logout_ends_every_access_token_of_the_session_and_no_other() {
+    let f = fixture();
+    let pair =
+        f.rt.block_on(f.service.login("alice", "wonderland", "ip"))
+            .expect("login");
+    let next =
+        f.rt.block_on(f.service.refresh(pair.refresh_token()))
+            .expect("refresh");
+    let other =
+        f.rt.block_on(f.service.login("alice", "wonderland", "ip"))
+            .expect("another session");
+    let p = f
+        .access(next.access.expose())
+        .expect("valid")
+        .expect("principal");
+    f.rt.block_on(f.service.logout(&p)).expect("logout");
+    assert!(
+        f.access(pair.access.expose()).is_err(),
+        "the session's earlier access token ends with it"
+    );
+    assert!(f.access(next.access.expose()).is_err());
+    assert!(
+        f.access(other.access.expose()).expect("valid").is_some(),
+        "another session of the same user lives on"
+    );
+}
+
+#[test]
+fn a_reused_refresh_token_ends_the_access_tokens_minted_from_its_family() {
+    let f = fixture();
+    let victim =
+        f.rt.block_on(f.service.login("alice", "wonderland", "ip"))
+            .expect("login");
+    // The thief refreshes with the stolen token first...
+    let thief =
+        f.rt.block_on(f.service.refresh(victim.refresh_token()))
+            .expect("thief refreshes");
+    assert!(f.access(thief.access.expose()).expect("valid").is_some());
+    // ...then the victim presents it again: reuse.
+    assert!(
+        f.rt.block_on(f.service.refresh(victim.refresh_token()))
+            .is_err()
+    );
+    assert!(
+        f.access(thief.access.expose()).is_err(),
+        "the thief's access token dies with the family"
+    );
+    assert!(f.access(victim.access.expose()).is_err());
+}
+
+#[test]
+fn revoking_a_refresh_token_ends_the_access_tokens_of_its_session() {
+    let f = fixture();
+    let pair =
+        f.rt.block_on(f.service.login("alice", "wonderland", "ip"))
+            .expect("login");
+    f.rt.block_on(f.service.revoke(pair.refresh_token()))
+        .expect("revoked");
+    assert!(f.access(pair.access.expose()).is_err());
+}
+
+#[test]
+fn a_session_ended_by_id_refuses_its_tokens() {
+    let f = fixture();
+    let pair =
+        f.rt.block_on(f.service.login("alice", "wonderland", "ip"))
+            .expect("login");
+    let p = f
+        .access(pair.access.expose())
+        .expect("valid")
+        .expect("principal");
+    let sid = p.extra["sid"].as_str().expect("sid").to_owned();
+    f.rt.block_on(f.service.end_session(&sid)).expect("ended");
+    assert!(f.access(pair.access.expose()).is_err());
+    assert!(
+        f.rt.block_on(f.service.refresh(pair.refresh_token()))
+            .is_err()
+    );
+}
+
+#[test]
+fn a_token_issued_in_the_second_of_its_users_cut_off_is_refused_and_the_next_second_is_not() {
+    let f = fixture();
+    f.rt.block_on(f.service.end_user_sessions("alice"))
+        .expect("ended");
+    let same_second =
+        f.rt.block_on(f.service.login("alice", "wonderland", "ip"))
+            .expect("login");
+    assert!(f.access(same_second.access.expose()).is_err());
+    f.clock.advance(1);
+    let next_second =
+        f.rt.block_on(f.service.login("alice", "wonderland", "ip"))
+            .expect("login");
+    assert!(
+        f.access(next_second.access.expose())
+            .expect("valid")
+            .is_some()
+    );
+}
+
+#[test]
 fn ending_a_users_sessions_refuses_their_existing_tokens() {
     let f = fixture();
     let pair =

@@ -82,7 +82,7 @@ impl From<ManageError> for ManageFailure {
     fn from(err: ManageError) -> Self {
         let detail = err.to_string();
         match err {
-            ManageError::Unauthenticated | ManageError::Forbidden => {
+            ManageError::Unauthenticated | ManageError::Forbidden | ManageError::Refused(_) => {
                 Self::Forbidden(body("forbidden", detail))
             }
             ManageError::NotFound(_) => Self::NotFound(body("not_found", detail)),

@@ -306,6 +306,8 @@ impl TokenAdminApi {
 
     /// Issue an access token for a client (administrators): its roles a
     /// subset of the client's, its lifetime within the configured bounds.
+    /// The caller must hold every role and permission the client holds
+    /// (403 otherwise): nobody mints a token more powerful than themselves.
     #[requires(AuthResource::Users, AuthPermission::Write)]
     #[oai(path = "/tokens", method = "post")]
     async fn issue(
@@ -321,7 +323,7 @@ impl TokenAdminApi {
         } = body.0;
         let roles: BTreeSet<String> = roles.into_iter().collect();
         let token = service
-            .issue_for_client(&client_id, &roles, lifetime_seconds, &admin.id)
+            .issue_for_client(&client_id, &roles, lifetime_seconds, admin.principal())
             .await
             .map_err(|e| match e {
                 ManageError::Forbidden => ManageFailure::forbidden(format!(

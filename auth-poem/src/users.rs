@@ -25,13 +25,19 @@
 //! configured), 503 `unavailable`, 500 `internal_error` (its cause is
 //! logged, not sent). Passwords are never in an answer nor in a log line.
 //!
-//! A caller may grant only permissions they hold: a `permissions` field in
-//! a create or update body that is not a subset of the caller's is 403.
+//! A caller hands out only the power they hold (the rule of
+//! [`auth_core::grant`]): every route that creates a user, changes one,
+//! enables, disables or deletes one, or adds or takes away roles answers 403
+//! `forbidden`, changing nothing, when the body grants a role or a
+//! permission the caller could not grant, when the user acted on holds
+//! more than the caller could grant, or when the caller changes their own
+//! roles or permissions.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use auth_core::dyn_provider::{DynProvider, PackageKind};
+use auth_core::grant::Grant;
 use auth_core::manage::{ManageError, Page, UserFilter};
 use auth_core::provider::ClientData;
 use auth_core::session::{LoginError, TokenPair};
@@ -99,7 +105,9 @@ impl From<ManageError> for ManageFailure {
         let detail = e.to_string();
         match e {
             ManageError::Unauthenticated => Self::Unauthorized(body("unauthenticated", detail)),
-            ManageError::Forbidden => Self::Forbidden(body("forbidden", detail)),
+            ManageError::Forbidden | ManageError::Refused(_) => {
+                Self::Forbidden(body("forbidden", detail))
+            }
             ManageError::NotFound(_) => Self::NotFound(body("not_found", detail)),
             ManageError::Conflict(_) => Self::Conflict(body("conflict", detail)),
             ManageError::Invalid(_) => Self::BadRequest(body("invalid_input", detail)),
@@ -146,6 +154,26 @@ impl UsersApi {
         Self { auth }
     }
 
+    /// Refuses what `caller` may not hand out to the user `target` (by id;
+    /// `None`: a user being created), by the one rule of
+    /// [`auth_core::grant`], with the pipeline's roles.
+    async fn check_grant(
+        &self,
+        caller: &Principal,
+        target: Option<&str>,
+        grant: Grant<'_>,
+    ) -> Result<(), ManageFailure> {
+        let target = match target {
+            Some(id) => Some(self.provider()?.get_client(id).await?.principal()),
+            None => None,
+        };
+        self.auth
+            .pipeline()
+            .roles()
+            .check_grant(caller, target.as_ref(), &grant)
+            .map_err(|refusal| ManageError::from(refusal).into())
+    }
+
     fn provider(&self) -> Result<&Arc<dyn DynProvider>, ManageFailure> {
         self.auth.provider().ok_or_else(|| {
             ManageFailure::NotImplemented(body(
@@ -156,22 +184,45 @@ impl UsersApi {
     }
 }
 
-/// Refuses a body granting permissions the caller does not hold.
-fn check_grant(caller: &Principal, package: &Value) -> Result<(), ManageFailure> {
-    let Some(requested) = package.get("permissions").filter(|p| !p.is_null()) else {
-        return Ok(());
-    };
-    // A malformed set is left for the provider to refuse with its field name.
-    let Ok(requested) = serde_json::from_value::<PermissionSet>(requested.clone()) else {
-        return Ok(());
-    };
-    if caller.permissions.is_superset(&requested) {
-        Ok(())
-    } else {
-        Err(ManageFailure::Forbidden(body(
-            "forbidden",
-            "permissions: you may grant only permissions you hold",
-        )))
+/// The power a create or update package hands out: its `roles` and
+/// `permissions` fields, when present and not `null`. A field that does not
+/// read as a list of role names or as a permission set is 400, naming it:
+/// what is granted is never left to guess.
+#[derive(Default)]
+struct Requested {
+    roles: Option<BTreeSet<String>>,
+    permissions: Option<PermissionSet>,
+}
+
+impl Requested {
+    fn of(package: &Value) -> Result<Self, ManageFailure> {
+        fn field<T: serde::de::DeserializeOwned>(
+            package: &Value,
+            name: &str,
+            what: &str,
+        ) -> Result<Option<T>, ManageFailure> {
+            match package.get(name).filter(|v| !v.is_null()) {
+                None => Ok(None),
+                Some(v) => serde_json::from_value(v.clone()).map(Some).map_err(|_| {
+                    ManageFailure::BadRequest(body("invalid_input", format!("{name}: {what}")))
+                }),
+            }
+        }
+        Ok(Self {
+            roles: field(package, "roles", "expected a list of role names")?,
+            permissions: field(
+                package,
+                "permissions",
+                "expected {\"RESOURCE\": [\"PERMISSION\", ...]}",
+            )?,
+        })
+    }
+
+    fn grant(&self) -> Grant<'_> {
+        Grant {
+            roles: self.roles.as_ref(),
+            permissions: self.permissions.as_ref(),
+        }
     }
 }
 
@@ -196,7 +247,9 @@ impl UsersApi {
     #[requires(R::Users, P::Write)]
     #[oai(path = "/users", method = "post")]
     async fn create_user(&self, caller: ApiAuth, package: Json<Value>) -> Answer {
-        check_grant(caller.principal(), &package.0)?;
+        let requested = Requested::of(&package.0)?;
+        self.check_grant(caller.principal(), None, requested.grant())
+            .await?;
         let client = self.provider()?.create_client(package.0).await?;
         Ok(UserAnswer::Created(Json(client_json(&client))))
     }
@@ -255,7 +308,9 @@ impl UsersApi {
     #[requires(R::Users, P::Edit)]
     #[oai(path = "/users/:id", method = "put")]
     async fn update_user(&self, caller: ApiAuth, id: Path<String>, package: Json<Value>) -> Answer {
-        check_grant(caller.principal(), &package.0)?;
+        let requested = Requested::of(&package.0)?;
+        self.check_grant(caller.principal(), Some(&id.0), requested.grant())
+            .await?;
         let client = self.provider()?.update_client(&id.0, package.0).await?;
         Ok(UserAnswer::Ok(Json(client_json(&client))))
     }
@@ -263,7 +318,9 @@ impl UsersApi {
     /// Delete a user and end their sessions.
     #[requires(R::Users, P::Delete)]
     #[oai(path = "/users/:id", method = "delete")]
-    async fn delete_user(&self, id: Path<String>) -> Answer {
+    async fn delete_user(&self, caller: ApiAuth, id: Path<String>) -> Answer {
+        self.check_grant(caller.principal(), Some(&id.0), Grant::default())
+            .await?;
         self.provider()?.delete_client(&id.0).await?;
         Ok(UserAnswer::Done)
     }
@@ -271,7 +328,9 @@ impl UsersApi {
     /// Let a user log in again.
     #[requires(R::Users, P::Edit)]
     #[oai(path = "/users/:id/enable", method = "post")]
-    async fn enable_user(&self, id: Path<String>) -> Answer {
+    async fn enable_user(&self, caller: ApiAuth, id: Path<String>) -> Answer {
+        self.check_grant(caller.principal(), Some(&id.0), Grant::default())
+            .await?;
         self.provider()?.enable_client(&id.0).await?;
         Ok(UserAnswer::Done)
     }
@@ -279,7 +338,9 @@ impl UsersApi {
     /// Stop a user from logging in, and end their sessions.
     #[requires(R::Users, P::Edit)]
     #[oai(path = "/users/:id/disable", method = "post")]
-    async fn disable_user(&self, id: Path<String>) -> Answer {
+    async fn disable_user(&self, caller: ApiAuth, id: Path<String>) -> Answer {
+        self.check_grant(caller.principal(), Some(&id.0), Grant::default())
+            .await?;
         self.provider()?.disable_client(&id.0).await?;
         Ok(UserAnswer::Done)
     }
@@ -287,8 +348,15 @@ impl UsersApi {
     /// Grant a user the roles listed in the body.
     #[requires(R::Users, P::Edit)]
     #[oai(path = "/users/:id/roles", method = "post")]
-    async fn add_roles(&self, id: Path<String>, roles: Json<Vec<String>>) -> Answer {
+    async fn add_roles(
+        &self,
+        caller: ApiAuth,
+        id: Path<String>,
+        roles: Json<Vec<String>>,
+    ) -> Answer {
         let roles = roles_of(roles.0)?;
+        self.check_grant(caller.principal(), Some(&id.0), Grant::roles(&roles))
+            .await?;
         let client = self.provider()?.add_roles(&id.0, &roles).await?;
         Ok(UserAnswer::Ok(Json(client_json(&client))))
     }
@@ -296,8 +364,15 @@ impl UsersApi {
     /// Take the roles listed in the body from a user, and end their sessions.
     #[requires(R::Users, P::Edit)]
     #[oai(path = "/users/:id/roles", method = "delete")]
-    async fn delete_roles(&self, id: Path<String>, roles: Json<Vec<String>>) -> Answer {
+    async fn delete_roles(
+        &self,
+        caller: ApiAuth,
+        id: Path<String>,
+        roles: Json<Vec<String>>,
+    ) -> Answer {
         let roles = roles_of(roles.0)?;
+        self.check_grant(caller.principal(), Some(&id.0), Grant::roles(&roles))
+            .await?;
         let client = self.provider()?.delete_roles(&id.0, &roles).await?;
         Ok(UserAnswer::Ok(Json(client_json(&client))))
     }

@@ -25,6 +25,8 @@ pub(crate) fn now_secs() -> i64 {
 pub(crate) enum RevocationEvent {
     /// Single tokens: `(jti, expires_at)`.
     Tokens(Vec<(String, i64)>),
+    /// Every token of these sessions: `(sid, expires_at)`.
+    Sessions(Vec<(String, i64)>),
     /// Every token of a client issued at or before `cutoff`.
     Client {
         /// The client.
@@ -46,6 +48,11 @@ impl RevocationEvent {
             Self::Tokens(tokens) => {
                 for (jti, exp) in tokens {
                     revocations.revoke_jti(jti, *exp);
+                }
+            }
+            Self::Sessions(sessions) => {
+                for (sid, exp) in sessions {
+                    revocations.revoke_session(sid, *exp);
                 }
             }
             Self::Client { client_id, cutoff } => {
@@ -249,6 +256,15 @@ macro_rules! impl_sql_store {
                     .await?;
                 for row in &jtis {
                     revocations.revoke_jti(&row.try_get::<String, _>(0)?, row.try_get::<i64, _>(1)?);
+                }
+                let sessions =
+                    sqlx::query("SELECT sid, expires_at FROM revoked_sessions WHERE expires_at >= $1")
+                        .bind(now)
+                        .fetch_all(pool)
+                        .await?;
+                for row in &sessions {
+                    revocations
+                        .revoke_session(&row.try_get::<String, _>(0)?, row.try_get::<i64, _>(1)?);
                 }
                 let users = sqlx::query("SELECT client_id, cutoff FROM revoked_users")
                     .fetch_all(pool)
@@ -767,6 +783,27 @@ macro_rules! impl_sql_store {
                 Ok(())
             }
 
+            async fn revoke_session(&self, sid: &str, expires_at: i64) -> ManageResult<()> {
+                let mut tx = self.begin_write().await.map_err(|e| error::manage(e, sid))?;
+                sqlx::query(&format!(
+                    "INSERT INTO revoked_sessions (sid, expires_at) VALUES ($1, $2) \
+                     ON CONFLICT (sid) DO UPDATE SET expires_at = {}(revoked_sessions.expires_at, excluded.expires_at)",
+                    dialect::GREATEST
+                ))
+                .bind(sid)
+                .bind(expires_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| error::manage(e, sid))?;
+                let event = RevocationEvent::Sessions(vec![(sid.to_owned(), expires_at)]);
+                Self::publish(&mut tx, &event)
+                    .await
+                    .map_err(|e| error::manage(e, sid))?;
+                tx.commit().await.map_err(|e| error::manage(e, sid))?;
+                event.apply(&self.revocations);
+                Ok(())
+            }
+
             async fn delete_expired(&self, now: i64) -> ManageResult<u64> {
                 let mut tx = self.begin_write().await.map_err(|e| error::manage(e, "tokens"))?;
                 let done = sqlx::query("DELETE FROM access_tokens WHERE expires_at < $1")
@@ -775,6 +812,11 @@ macro_rules! impl_sql_store {
                     .await
                     .map_err(|e| error::manage(e, "tokens"))?;
                 sqlx::query("DELETE FROM revoked_jtis WHERE expires_at < $1")
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| error::manage(e, "tokens"))?;
+                sqlx::query("DELETE FROM revoked_sessions WHERE expires_at < $1")
                     .bind(now)
                     .execute(&mut *tx)
                     .await

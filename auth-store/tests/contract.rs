@@ -634,9 +634,9 @@ async fn revoke_tokens_marks_matching_unexpired_tokens_and_refuses_them<S: Backe
         0
     );
     let revs = s.revs();
-    assert!(revs.is_revoked(Some("t2"), "alice", Some(NOW)));
-    assert!(!revs.is_revoked(Some("t1"), "alice", Some(NOW)));
-    assert!(!revs.is_revoked(Some("old"), "alice", Some(NOW)));
+    assert!(revs.is_revoked(Some("t2"), None, "alice", Some(NOW)));
+    assert!(!revs.is_revoked(Some("t1"), None, "alice", Some(NOW)));
+    assert!(!revs.is_revoked(Some("old"), None, "alice", Some(NOW)));
     let listed = s
         .list_tokens(&TokenFilter::default(), NOW, all())
         .await
@@ -654,7 +654,7 @@ async fn revoke_tokens_marks_matching_unexpired_tokens_and_refuses_them<S: Backe
             .expect("store call"),
         2
     );
-    assert!(revs.is_revoked(Some("t3"), "bob", Some(NOW)));
+    assert!(revs.is_revoked(Some("t3"), None, "bob", Some(NOW)));
 }
 
 async fn revoke_client_tokens_refuses_every_token_up_to_the_cutoff<S: Backend>(s: S) {
@@ -672,9 +672,9 @@ async fn revoke_client_tokens_refuses_every_token_up_to_the_cutoff<S: Backend>(s
         .await
         .expect("store call");
     let revs = s.revs();
-    assert!(revs.is_revoked(Some("never-seen"), "alice", Some(NOW + 10)));
-    assert!(!revs.is_revoked(Some("t2"), "alice", Some(NOW + 50)));
-    assert!(!revs.is_revoked(Some("t1"), "bob", Some(NOW)));
+    assert!(revs.is_revoked(Some("never-seen"), None, "alice", Some(NOW + 10)));
+    assert!(!revs.is_revoked(Some("t2"), None, "alice", Some(NOW + 50)));
+    assert!(!revs.is_revoked(Some("t1"), None, "bob", Some(NOW)));
     let listed = s
         .list_tokens(&TokenFilter::default(), NOW, all())
         .await

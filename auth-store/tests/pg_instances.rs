@@ -233,7 +233,7 @@ async fn a_restarted_instance_loads_the_revocations_of_the_others() {
     assert!(
         store_b
             .revocations()
-            .is_revoked(Some("t-1"), "alice", Some(1_700_000_000))
+            .is_revoked(Some("t-1"), None, "alice", Some(1_700_000_000))
     );
 }
 
@@ -335,7 +335,7 @@ async fn a_lost_listener_connection_reconnects_and_misses_no_revocation() {
     let give_up = Instant::now() + Duration::from_secs(30);
     while !store_b
         .revocations()
-        .is_revoked(Some("t-gap"), "alice", Some(1_700_000_000))
+        .is_revoked(Some("t-gap"), None, "alice", Some(1_700_000_000))
     {
         assert!(
             Instant::now() < give_up,

@@ -117,9 +117,9 @@ async fn a_restart_loses_no_user_token_revocation_or_setting() {
     assert_eq!(state, [("t-kept", false), ("t-revoked", true)]);
     // Revocations are loaded back into memory for the JWT handler.
     let revs = stores.revocations.clone();
-    assert!(revs.is_revoked(Some("t-revoked"), &alice_id, Some(NOW)));
-    assert!(!revs.is_revoked(Some("t-kept"), &alice_id, Some(NOW)));
-    assert!(revs.is_revoked(Some("any"), "bob", Some(NOW)));
+    assert!(revs.is_revoked(Some("t-revoked"), None, &alice_id, Some(NOW)));
+    assert!(!revs.is_revoked(Some("t-kept"), None, &alice_id, Some(NOW)));
+    assert!(revs.is_revoked(Some("any"), None, "bob", Some(NOW)));
     let settings = stores.settings.handler_settings().await.expect("settings");
     assert_eq!(settings.len(), 1);
     assert!(settings[0].active);

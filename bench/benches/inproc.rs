@@ -155,15 +155,20 @@ fn scale(c: &mut Criterion) {
         revocations.revoke_jti(&format!("jti-{i:08x}-revoked-token-id"), i64::MAX);
     }
     assert_eq!(revocations.len(), 1_000_000);
+    // A million revoked sessions as well: a token's `sid` is looked up too.
+    for i in 0..1_000_000u32 {
+        revocations.revoke_session(&format!("sid-{i:08x}-revoked-session"), i64::MAX);
+    }
+    let sid = "a-session-that-was-never-revoked";
     let fresh = "a-jti-that-was-never-revoked-00";
     let revoked = "jti-0007a120-revoked-token-id";
-    assert!(!revocations.is_revoked(Some(fresh), "alice", Some(1)));
-    assert!(revocations.is_revoked(Some(revoked), "alice", Some(1)));
+    assert!(!revocations.is_revoked(Some(fresh), Some(sid), "alice", Some(1)));
+    assert!(revocations.is_revoked(Some(revoked), Some(sid), "alice", Some(1)));
     c.bench_function("scale/revocation_1M_miss", |b| {
-        b.iter(|| revocations.is_revoked(Some(black_box(fresh)), "alice", Some(1)))
+        b.iter(|| revocations.is_revoked(Some(black_box(fresh)), Some(black_box(sid)), "alice", Some(1)))
     });
     c.bench_function("scale/revocation_1M_hit", |b| {
-        b.iter(|| revocations.is_revoked(Some(black_box(revoked)), "alice", Some(1)))
+        b.iter(|| revocations.is_revoked(Some(black_box(revoked)), Some(black_box(sid)), "alice", Some(1)))
     });
 }
 

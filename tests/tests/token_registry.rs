@@ -14,6 +14,7 @@ use auth_core::password::PasswordHasher;
 use auth_core::session::{TokenPolicy, TokenService};
 use auth_core::{
     AuthPermission as P, AuthResource as R, JwtHandler, MemoryUserStore, PermissionSet, Pipeline,
+    RoleMap,
 };
 use auth_poem::PoemAuth;
 use poem::endpoint::BoxEndpoint;
@@ -46,16 +47,37 @@ fn app_with(store: Option<Arc<dyn TokenStore>>, memory: Arc<MemoryTokenStore>) -
     users
         .add_user("bob", "bob-pw", PermissionSet::base(), ["reader", "writer"])
         .expect("bob");
-    let admin: PermissionSet = [
-        (R::Users, P::List),
-        (R::Users, P::Delete),
-        (R::Users, P::Write),
-    ]
-    .into_iter()
-    .collect();
+    let mut admin = PermissionSet::base();
+    for p in [P::List, P::Delete, P::Write] {
+        admin.insert(R::Users, p);
+    }
     users
         .add_user("admin", "admin-pw", admin, ["ops"])
         .expect("admin");
+    users
+        .add_user("root", "root-pw", PermissionSet::new(), ["root"])
+        .expect("root");
+    users
+        .add_user(
+            "dave",
+            "dave-pw",
+            [(R::Users, P::List)].into_iter().collect(),
+            ["ops"],
+        )
+        .expect("dave");
+    users
+        .add_user(
+            "carol",
+            "carol-pw",
+            [(R::Settings, P::Edit)].into_iter().collect(),
+            Vec::<String>::new(),
+        )
+        .expect("carol");
+    // `reader` and `writer` bring no permissions: anyone may grant them.
+    let roles = RoleMap::new()
+        .superuser("root")
+        .role("reader", PermissionSet::new())
+        .role("writer", PermissionSet::new());
     let issuer = TokenIssuer::new(keys.clone(), None)
         .expect("issuer")
         .with_clock(Arc::new(clock.clone()));
@@ -63,6 +85,7 @@ fn app_with(store: Option<Arc<dyn TokenStore>>, memory: Arc<MemoryTokenStore>) -
         .with_hasher(hasher)
         .with_clock(Arc::new(clock.clone()))
         .with_revocations(memory.revocations())
+        .with_roles(roles.clone())
         .with_token_policy(TokenPolicy {
             min_secs: 60,
             max_secs: 7 * 24 * 3600,
@@ -72,6 +95,7 @@ fn app_with(store: Option<Arc<dyn TokenStore>>, memory: Arc<MemoryTokenStore>) -
     }
     let tokens = Arc::new(tokens);
     let pipeline = Pipeline::builder()
+        .roles(roles)
         .handler(
             JwtHandler::new(keys, Validation::new())
                 .with_revocations(tokens.revocations())
@@ -402,7 +426,7 @@ async fn cleanup_deletes_expired_records_only() {
 #[tokio::test]
 async fn admin_issues_a_recorded_token_with_a_subset_of_the_clients_roles() {
     let app = app();
-    let admin = app.login("admin").await;
+    let admin = app.login("root").await;
     let (status, body) = app
         .call(
             "POST",
@@ -424,7 +448,7 @@ async fn admin_issues_a_recorded_token_with_a_subset_of_the_clients_roles() {
         .await;
     let listed = &page["tokens"][0];
     assert_eq!(listed["jti"], body["jti"]);
-    assert_eq!(listed["issued_by"], "admin");
+    assert_eq!(listed["issued_by"], "root");
     assert_eq!(listed["roles"], json!(["reader"]));
 
     app.assert_admin_only(
@@ -438,7 +462,7 @@ async fn admin_issues_a_recorded_token_with_a_subset_of_the_clients_roles() {
 #[tokio::test]
 async fn issuing_refuses_lifetimes_out_of_bounds_foreign_roles_and_unknown_clients() {
     let app = app();
-    let admin = app.login("admin").await;
+    let admin = app.login("root").await;
     let issue = |body: Value| {
         let admin = admin.clone();
         let app = &app;
@@ -485,6 +509,58 @@ async fn issuing_refuses_lifetimes_out_of_bounds_foreign_roles_and_unknown_clien
     );
 }
 
+#[tokio::test]
+async fn nobody_mints_a_token_for_a_client_more_powerful_than_themselves() {
+    let app = app();
+    // admin holds the base set, USERS:LIST, DELETE and WRITE and the role `ops`.
+    let admin = app.login("admin").await;
+    for (client, why) in [
+        ("root", "a superuser"),
+        ("carol", "a permission admin lacks"),
+    ] {
+        let (status, body) = app
+            .call(
+                "POST",
+                "/auth/tokens",
+                Some(&admin),
+                Some(json!({"client_id": client, "roles": [], "lifetime_seconds": 3600})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{client}: {why}");
+        assert_eq!(body["error"], "forbidden");
+        assert!(
+            body["detail"].as_str().expect("detail").contains(client),
+            "{body}"
+        );
+    }
+    let (_, page) = app
+        .call(
+            "GET",
+            "/auth/tokens?include_expired=true",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        jtis(&page).len(),
+        1,
+        "no refused request left a token behind"
+    );
+    let (status, body) = app
+        .call(
+            "POST",
+            "/auth/tokens",
+            Some(&admin),
+            Some(json!({"client_id": "dave", "roles": ["ops"], "lifetime_seconds": 3600})),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "dave holds less than admin: {body}"
+    );
+}
+
 /// A registry that cannot be reached.
 struct DownStore;
 
@@ -502,6 +578,9 @@ impl TokenStore for DownStore {
         Err(ManageError::Unavailable("connection refused".into()))
     }
     async fn revoke_tokens(&self, _: &TokenFilter, _: i64) -> ManageResult<u64> {
+        Err(ManageError::Unavailable("connection refused".into()))
+    }
+    async fn revoke_session(&self, _: &str, _: i64) -> ManageResult<()> {
         Err(ManageError::Unavailable("connection refused".into()))
     }
     async fn revoke_client_tokens(&self, _: &str, _: i64) -> ManageResult<()> {

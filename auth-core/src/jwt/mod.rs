@@ -369,7 +369,9 @@ impl JwtHandler {
                     let c = &valid.claims;
                     let sub = c.get("sub").and_then(Value::as_str).unwrap_or_default();
                     let jti = c.get("jti").and_then(Value::as_str);
-                    if revocations.is_revoked(jti, sub, c.get("iat").and_then(Value::as_i64)) {
+                    let sid = c.get("sid").and_then(Value::as_str);
+                    let iat = c.get("iat").and_then(Value::as_i64);
+                    if revocations.is_revoked(jti, sid, sub, iat) {
                         tracing::debug!("JWT refused: revoked");
                         return Err(AuthError::InvalidCredentials);
                     }

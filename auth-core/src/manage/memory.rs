@@ -46,7 +46,7 @@ fn matches(record: &TokenRecord, filter: &TokenFilter) -> bool {
 /// }).await.unwrap();
 /// let all_of_alice = TokenFilter { client_id: Some("alice".into()), ..Default::default() };
 /// assert_eq!(store.revoke_tokens(&all_of_alice, 150).await.unwrap(), 1);
-/// assert!(store.revocations().is_revoked(Some("t-1"), "alice", Some(100)));
+/// assert!(store.revocations().is_revoked(Some("t-1"), None, "alice", Some(100)));
 /// # });
 /// ```
 #[derive(Debug, Default)]
@@ -128,6 +128,11 @@ impl TokenStore for MemoryTokenStore {
             }
         }
         self.revocations.revoke_user_tokens(client_id, cutoff);
+        Ok(())
+    }
+
+    async fn revoke_session(&self, sid: &str, expires_at: i64) -> ManageResult<()> {
+        self.revocations.revoke_session(sid, expires_at);
         Ok(())
     }
 
@@ -293,8 +298,8 @@ mod tests {
         assert_eq!(store.revoke_tokens(&bobs, 50).await.expect("revoke"), 1);
         assert_eq!(store.revoke_tokens(&bobs, 50).await.expect("revoke"), 0);
         let r = store.revocations();
-        assert!(r.is_revoked(Some("b1"), "bob", Some(30)));
-        assert!(!r.is_revoked(Some("a1"), "alice", Some(10)));
+        assert!(r.is_revoked(Some("b1"), None, "bob", Some(30)));
+        assert!(!r.is_revoked(Some("a1"), None, "alice", Some(10)));
     }
 
     #[tokio::test]
@@ -305,8 +310,8 @@ mod tests {
             .await
             .expect("revoke");
         let r = store.revocations();
-        assert!(r.is_revoked(Some("unknown"), "alice", Some(25)));
-        assert!(!r.is_revoked(Some("unknown"), "alice", Some(26)));
+        assert!(r.is_revoked(Some("unknown"), None, "alice", Some(25)));
+        assert!(!r.is_revoked(Some("unknown"), None, "alice", Some(26)));
         let listed = store
             .list_tokens(
                 &TokenFilter {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::TokenService;
 use crate::error::{AuthError, AuthResult};
+use crate::grant::Grant;
 use crate::jwt::IssuedToken;
 use crate::manage::{ManageError, ManageResult, Page, TokenFilter, TokenRecord, TokenStore};
 use crate::principal::{AuthMethod, Principal};
@@ -134,21 +135,24 @@ impl TokenService {
         self.registry()?.delete_expired(self.clock.now()).await
     }
 
-    /// Mints an access token for the client `client_id`, recorded as issued
-    /// by `issued_by` (the administrator's id).
+    /// Mints an access token for the client `client_id` at the request of
+    /// `caller`, recorded as issued by the caller's id.
     ///
     /// The lifetime must lie within the [`TokenPolicy`]
     /// ([`ManageError::Invalid`] otherwise) and `roles` must be roles the
     /// client holds in the user store ([`ManageError::Forbidden`]
     /// otherwise); an unknown or disabled client is
-    /// [`ManageError::NotFound`]. The token carries `roles` and the client's
-    /// own permissions, and no session: it cannot be refreshed.
+    /// [`ManageError::NotFound`]. The caller must be able to grant
+    /// everything the client holds ([`RoleMap::check_grant`](crate::RoleMap::check_grant), with this
+    /// service's roles; [`ManageError::Refused`] otherwise), so nobody mints
+    /// a token more powerful than themselves. The token carries `roles` and
+    /// the client's own permissions, and no session: it cannot be refreshed.
     pub async fn issue_for_client(
         &self,
         client_id: &str,
         roles: &BTreeSet<String>,
         lifetime_secs: i64,
-        issued_by: &str,
+        caller: &Principal,
     ) -> ManageResult<IssuedToken> {
         let policy = self.token_policy;
         if !(policy.min_secs..=policy.max_secs).contains(&lifetime_secs) {
@@ -167,8 +171,11 @@ impl TokenService {
             return Err(ManageError::Forbidden);
         }
         let mut p = Principal::new(user.id.clone(), AuthMethod::Jwt).with_name(user.username);
-        p.roles = roles.clone();
+        p.roles = user.roles;
         p.permissions = user.permissions;
+        self.roles
+            .check_grant(caller, Some(&p), &Grant::default())?;
+        p.roles = roles.clone();
         let claims = self.claims_of(p)?;
         let token = self.issuer.issue_claims_for(claims, lifetime_secs)?;
         self.registry()?
@@ -178,7 +185,7 @@ impl TokenService {
                 roles: roles.clone(),
                 created_at: token.issued_at,
                 expires_at: token.expires_at,
-                issued_by: issued_by.to_owned(),
+                issued_by: caller.id.clone(),
                 revoked: false,
             })
             .await?;
@@ -237,6 +244,17 @@ impl TokenService {
         };
         registry
             .revoke_client_tokens(client_id, cutoff)
+            .await
+            .map_err(unavailable)
+    }
+
+    /// Revokes every token of a session in the registry, when one is set.
+    pub(super) async fn registry_revoke_session(&self, sid: &str, until: i64) -> AuthResult<()> {
+        let Some(registry) = &self.registry else {
+            return Ok(());
+        };
+        registry
+            .revoke_session(sid, until)
             .await
             .map_err(unavailable)
     }
