@@ -9,6 +9,7 @@
 //! | `GET /tokens` | `USERS:LIST` |
 //! | `POST /tokens/revoke` | `USERS:DELETE` |
 //! | `DELETE /tokens/expired` | `USERS:DELETE` |
+//! | `DELETE /tokens/sessions/:sid` | `USERS:DELETE` |
 //! | `POST /tokens` | `USERS:WRITE` |
 //!
 //! Without a token service with a token store
@@ -135,6 +136,14 @@ pub enum IssueAnswer {
     /// The token.
     #[oai(status = 201)]
     Created(Json<IssuedTokenBody>),
+}
+
+/// The answer of `DELETE /tokens/sessions/:sid`.
+#[derive(ApiResponse)]
+pub enum SessionEnded {
+    /// The session is ended.
+    #[oai(status = 204)]
+    Done,
 }
 
 /// The token-registry routes, as a poem-openapi API (see the module docs).
@@ -293,6 +302,24 @@ impl TokenAdminApi {
         };
         let revoked = service.revoke_tokens(&filter).await?;
         Ok(Json(RevokedCount { revoked }))
+    }
+
+    /// End a session (administrators): every access token whose `sid` it
+    /// is, wherever it was minted, and its refresh tokens, on every
+    /// instance sharing the registry. The session id is the `sid` of its
+    /// tokens (`extra.sid` in `GET /me`). 204, also for an unknown session.
+    #[requires(AuthResource::Users, AuthPermission::Delete)]
+    #[oai(path = "/tokens/sessions/:sid", method = "delete")]
+    async fn end_session(
+        &self,
+        /// The session's id.
+        sid: Path<String>,
+    ) -> Result<SessionEnded, ManageFailure> {
+        self.service()?
+            .end_session(&sid.0)
+            .await
+            .map_err(ManageError::from)?;
+        Ok(SessionEnded::Done)
     }
 
     /// Delete the records of expired tokens (administrators). Returns how

@@ -288,7 +288,8 @@ impl TokenApi {
             .map_err(|e| self.auth.refuse(e, false).into())
     }
 
-    /// Log out: revoke the presented access token and its session's refresh tokens.
+    /// Log out: end the session as a whole, every access token of it (this
+    /// one and those minted before it by refreshing) and its refresh tokens.
     #[oai(path = "/logout", method = "post")]
     async fn logout(&self, user: ApiAuth) -> poem::Result<()> {
         self.service()?

@@ -687,6 +687,25 @@ async fn revoke_client_tokens_refuses_every_token_up_to_the_cutoff<S: Backend>(s
     assert_eq!(revoked, ["t1"]);
 }
 
+async fn revoke_session_refuses_every_token_of_the_session_until_it_expires<S: Backend>(s: S) {
+    s.revoke_session("s-1", NOW + 100)
+        .await
+        .expect("store call");
+    // A later, earlier expiry does not shorten it.
+    s.revoke_session("s-1", NOW + 10).await.expect("store call");
+    let revs = s.revs();
+    assert!(revs.is_revoked(Some("never-seen"), Some("s-1"), "alice", Some(NOW)));
+    assert!(!revs.is_revoked(Some("never-seen"), Some("s-2"), "alice", Some(NOW)));
+    assert!(!revs.is_revoked(Some("never-seen"), None, "alice", Some(NOW)));
+    s.delete_expired(NOW + 50).await.expect("store call");
+    assert!(
+        revs.is_revoked(Some("t"), Some("s-1"), "alice", Some(NOW)),
+        "kept while its tokens may live"
+    );
+    s.delete_expired(NOW + 101).await.expect("store call");
+    assert!(!revs.is_revoked(Some("t"), Some("s-1"), "alice", Some(NOW)));
+}
+
 async fn delete_expired_removes_only_expired_tokens<S: Backend>(s: S) {
     s.record_token(token("live", "alice", &[], NOW, NOW + 100))
         .await
@@ -802,6 +821,7 @@ contract!(
     recorded_tokens_list_newest_first_with_filters_and_pages,
     revoke_tokens_marks_matching_unexpired_tokens_and_refuses_them,
     revoke_client_tokens_refuses_every_token_up_to_the_cutoff,
+    revoke_session_refuses_every_token_of_the_session_until_it_expires,
     delete_expired_removes_only_expired_tokens,
     saving_settings_keeps_exactly_one_active_handler,
 );

@@ -193,6 +193,27 @@ async fn token_revoked_through_one_instance_is_refused_by_the_other_within_a_sec
         reqwest::StatusCode::OK
     );
 
+    // Every token of a session, by its `sid`.
+    let (status, body) = login(&http, &a).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    let in_session = body["access_token"].as_str().expect("access").to_owned();
+    let sid = claims(&in_session)["sid"].as_str().expect("sid").to_owned();
+    assert_eq!(
+        whoami_status(&http, &b, &in_session).await,
+        reqwest::StatusCode::OK
+    );
+    let revoked_at = Instant::now();
+    store_a
+        .revoke_session(&sid, 4_000_000_000)
+        .await
+        .expect("revoke session");
+    refused_within_a_second(&http, &b, &in_session, revoked_at).await;
+    assert_eq!(
+        whoami_status(&http, &b, &untouched).await,
+        reqwest::StatusCode::OK,
+        "another session is untouched"
+    );
+
     // Every token of a client, up to a cut-off.
     let cutoff = claims(&untouched)["iat"].as_i64().expect("iat");
     let revoked_at = Instant::now();

@@ -66,6 +66,10 @@ async fn a_restart_loses_no_user_token_revocation_or_setting() {
             .await
             .expect("revoke client");
         store
+            .revoke_session("s-ended", LATER)
+            .await
+            .expect("revoke session");
+        store
             .save_handler_settings("jwt", &json!({"issuer": "me"}), true, NOW)
             .await
             .expect("settings");
@@ -120,6 +124,8 @@ async fn a_restart_loses_no_user_token_revocation_or_setting() {
     assert!(revs.is_revoked(Some("t-revoked"), None, &alice_id, Some(NOW)));
     assert!(!revs.is_revoked(Some("t-kept"), None, &alice_id, Some(NOW)));
     assert!(revs.is_revoked(Some("any"), None, "bob", Some(NOW)));
+    assert!(revs.is_revoked(Some("any"), Some("s-ended"), &alice_id, Some(NOW)));
+    assert!(!revs.is_revoked(Some("any"), Some("s-live"), &alice_id, Some(NOW)));
     let settings = stores.settings.handler_settings().await.expect("settings");
     assert_eq!(settings.len(), 1);
     assert!(settings[0].active);

@@ -561,6 +561,83 @@ async fn nobody_mints_a_token_for_a_client_more_powerful_than_themselves() {
     );
 }
 
+#[tokio::test]
+async fn an_administrator_ends_a_session_as_a_whole_and_no_other() {
+    let app = app();
+    let admin = app.login("admin").await;
+    let (first, refresh) = app.login_pair("alice").await;
+    let (status, next) = app
+        .call(
+            "POST",
+            "/auth/token",
+            None,
+            Some(json!({"refresh_token": refresh})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{next}");
+    let second = next["access_token"].as_str().expect("access").to_owned();
+    let other = app.login("alice").await;
+    let sid = support::me(&app.cli, &second).await["extra"]["sid"]
+        .as_str()
+        .expect("sid")
+        .to_owned();
+    app.assert_admin_only("DELETE", &format!("/auth/tokens/sessions/{sid}"), None)
+        .await;
+    assert_eq!(
+        app.me(&first).await,
+        StatusCode::OK,
+        "alice could not end it"
+    );
+    let (status, _) = app
+        .call(
+            "DELETE",
+            &format!("/auth/tokens/sessions/{sid}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(app.me(&first).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.me(&second).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.me(&other).await,
+        StatusCode::OK,
+        "another session lives on"
+    );
+    let (status, _) = app
+        .call(
+            "POST",
+            "/auth/token",
+            None,
+            Some(json!({"refresh_token": next["refresh_token"]})),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "its refresh token ended too"
+    );
+}
+
+#[tokio::test]
+async fn logout_over_http_ends_the_earlier_access_tokens_of_the_session() {
+    let app = app();
+    let (first, refresh) = app.login_pair("alice").await;
+    let (_, next) = app
+        .call(
+            "POST",
+            "/auth/token",
+            None,
+            Some(json!({"refresh_token": refresh})),
+        )
+        .await;
+    let second = next["access_token"].as_str().expect("access").to_owned();
+    let (status, _) = app.call("POST", "/auth/logout", Some(&second), None).await;
+    assert!(status.is_success(), "{status}");
+    assert_eq!(app.me(&first).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.me(&second).await, StatusCode::UNAUTHORIZED);
+}
+
 /// A registry that cannot be reached.
 struct DownStore;
 
