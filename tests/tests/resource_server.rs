@@ -556,6 +556,63 @@ async fn tokens_of_unconfigured_issuers_are_passed_on_and_audience_is_required()
     assert!(plain_http.is_err(), "plain http is refused off loopback");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outside_admin_role_is_no_local_role_unless_mapped() {
+    let key = JwtKey::generate(Algorithm::EdDSA)
+        .expect("key")
+        .with_kid("k1");
+    let (jwks_url, _server) = start_jwks(
+        &KeySet::new().with(JwtKey::from_jwk(&key.public_jwk().expect("jwk")).expect("public")),
+    )
+    .await;
+    let token = sign_compact(
+        &key,
+        &json!({"alg": "EdDSA", "kid": "k1"}),
+        &json!({"sub": "outsider", "aud": AUDIENCE, "iat": START, "exp": START + 3600,
+                "roles": ["admin"], "realm_access": {"roles": ["admin", "chat-admin"]}}),
+    )
+    .expect("signed");
+    let roles = auth_core::RoleMap::new()
+        .superuser("admin")
+        .role("lister", [(R::Users, P::List)].into_iter().collect());
+    let pipeline = |claims: auth_core::jwt::ClaimMapping| {
+        Pipeline::builder()
+            .roles(roles.clone())
+            .handler(
+                OidcHandler::builder()
+                    .clock(Arc::new(ManualClock::new(START)))
+                    .issuer(IssuerConfig::jwks(jwks_url.clone(), AUDIENCE).claims(claims))
+                    .build()
+                    .expect("handler"),
+            )
+            .build()
+            .expect("pipeline")
+    };
+    let p = pipeline(auth_core::jwt::ClaimMapping::default())
+        .authenticate(
+            Some(auth_core::Credential::bearer(&token)),
+            AuthContext::http(),
+        )
+        .await
+        .expect("authenticated");
+    assert!(!p.superuser, "an outside admin is no superuser here");
+    assert!(p.roles.is_empty(), "{:?}", p.roles);
+    assert!(!p.has(R::Users, P::Delete));
+    let p = pipeline(auth_core::jwt::ClaimMapping::default().role_as("chat-admin", "lister"))
+        .authenticate(
+            Some(auth_core::Credential::bearer(&token)),
+            AuthContext::http(),
+        )
+        .await
+        .expect("authenticated");
+    assert!(!p.superuser);
+    assert!(
+        p.has(R::Users, P::List),
+        "a mapped role brings its local permissions"
+    );
+    assert_eq!(p.roles.iter().collect::<Vec<_>>(), ["lister"]);
+}
+
 #[handler]
 fn lying_discovery(server: Data<&JwksServer>) -> poem::web::Json<Value> {
     server.fetches.fetch_add(1, Ordering::SeqCst);

@@ -1,6 +1,7 @@
 //! A configurable claims mapping for tokens minted by an outside identity
 //! provider: where the scopes, permissions, roles and name are found.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -116,7 +117,8 @@ fn paths(names: &[&str]) -> Vec<ClaimPath> {
 /// | field | default | items |
 /// |---|---|---|
 /// | `permissions` | `scope`, `scp`, `permissions` | `resource:permission` items (`conversation:read`) become permissions, so `#[requires]` works unchanged; others become OAuth2 scopes |
-/// | `roles` | `roles`, `realm_access.roles` | role names (expanded by the pipeline's role map) |
+/// | `roles` | `roles`, `realm_access.roles` | the provider's role names, translated to local roles through `local_roles` |
+/// | `local_roles` | none | which outside role means which local role: `{"chat-admin" = "admin"}` |
 /// | `name` | `name`, `preferred_username`, `username` | the first string found |
 ///
 /// A source may hold a space-separated string (`scope`), an array of strings
@@ -126,11 +128,22 @@ fn paths(names: &[&str]) -> Vec<ClaimPath> {
 /// claim that is neither registered (`iss`, `exp`...) nor a top-level source
 /// goes to [`Principal::extra`].
 ///
+/// Roles are the provider's, not this service's: an outside `admin` is not
+/// the local `admin` (a superuser, say). Only the outside roles named in
+/// [`local_roles`](Self::local_roles) become roles of the principal, as the
+/// local role they are mapped to, and only those are expanded by the
+/// pipeline's role map; an unmapped role brings nothing, and its claim is
+/// kept in [`Principal::extra`] for code that wants to look at it.
+///
 /// ```
 /// use auth_core::jwt::{ClaimMapping, ClaimsMapper};
 /// use auth_core::{AuthPermission as P, AuthResource as R};
 ///
-/// let mapping = ClaimMapping::default().keycloak_client_roles("chat").roles_from("groups");
+/// let mapping = ClaimMapping::default()
+///     .keycloak_client_roles("chat")
+///     .roles_from("groups")
+///     .role_as("moderator", "editor")
+///     .role_as("staff", "staff");
 /// let claims = serde_json::json!({
 ///     "sub": "u1", "scope": "openid conversation:read",
 ///     "resource_access": {"chat": {"roles": ["moderator"]}}, "groups": ["staff"],
@@ -139,7 +152,14 @@ fn paths(names: &[&str]) -> Vec<ClaimPath> {
 /// assert_eq!(p.id, "u1");
 /// assert!(p.has(R::Conversation, P::Read));
 /// assert!(p.has_scope("openid"));
-/// assert!(p.has_role("moderator") && p.has_role("staff"));
+/// assert!(p.has_role("editor") && p.has_role("staff"));
+/// assert!(!p.has_role("moderator"));
+///
+/// // Unmapped, an outside `admin` is no local role at all.
+/// let admin = serde_json::json!({"sub": "u2", "realm_access": {"roles": ["admin"]}});
+/// let p = ClaimMapping::default().map(admin.as_object().unwrap()).unwrap();
+/// assert!(p.roles.is_empty());
+/// assert_eq!(p.extra["realm_access"]["roles"][0], "admin");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -150,6 +170,9 @@ pub struct ClaimMapping {
     pub roles: Vec<ClaimPath>,
     /// Claims holding the display name, first found wins.
     pub name: Vec<ClaimPath>,
+    /// Which outside role (a name found in `roles`) means which local role;
+    /// outside roles not named here are dropped.
+    pub local_roles: BTreeMap<String, String>,
 }
 
 impl Default for ClaimMapping {
@@ -158,6 +181,7 @@ impl Default for ClaimMapping {
             permissions: paths(&["scope", "scp", "permissions"]),
             roles: paths(&["roles", "realm_access.roles"]),
             name: paths(&["name", "preferred_username", "username"]),
+            local_roles: BTreeMap::new(),
         }
     }
 }
@@ -169,7 +193,17 @@ impl ClaimMapping {
             permissions: Vec::new(),
             roles: Vec::new(),
             name: Vec::new(),
+            local_roles: BTreeMap::new(),
         }
+    }
+
+    /// Maps the outside role `outside` to the local role `local`: a token
+    /// naming `outside` in a role claim gets `local`, with what the
+    /// pipeline's role map gives it.
+    #[must_use]
+    pub fn role_as(mut self, outside: impl Into<String>, local: impl Into<String>) -> Self {
+        self.local_roles.insert(outside.into(), local.into());
+        self
     }
 
     /// Also reads scopes or permissions from `path` (dotted or JSON pointer).
@@ -280,7 +314,9 @@ impl ClaimsMapper for ClaimMapping {
                 None | Some(Value::Null) => {}
                 Some(value) => {
                     for item in names(value, &path.spelled)? {
-                        p.roles.insert(item.to_owned());
+                        if let Some(local) = self.local_roles.get(item) {
+                            p.roles.insert(local.clone());
+                        }
                     }
                 }
             }
@@ -290,7 +326,6 @@ impl ClaimsMapper for ClaimMapping {
         let consumed: Vec<String> = self
             .permissions
             .iter()
-            .chain(&self.roles)
             .chain(&self.name)
             .filter(|p| !p.pointer[1..].contains('/'))
             .map(ClaimPath::top_level)
@@ -326,25 +361,33 @@ mod tests {
     }
 
     #[test]
-    fn keycloak_realm_roles_become_roles() {
+    fn outside_roles_become_local_roles_only_through_the_mapping() {
+        let claims =
+            serde_json::json!({"sub": "a", "realm_access": {"roles": ["admin", "chat-admin"]}});
+        let p = map(&ClaimMapping::default(), claims.clone()).expect("mapped");
+        assert!(p.roles.is_empty(), "{:?}", p.roles);
         let p = map(
-            &ClaimMapping::default(),
-            serde_json::json!({"sub": "a", "realm_access": {"roles": ["admin"]}}),
+            &ClaimMapping::default().role_as("chat-admin", "admin"),
+            claims,
         )
         .expect("mapped");
-        assert!(p.has_role("admin"));
+        assert_eq!(p.roles.iter().collect::<Vec<_>>(), ["admin"]);
     }
 
     #[test]
     fn json_pointer_reads_a_namespaced_claim() {
-        let m = ClaimMapping::empty().roles_from("/https:~1~1example.com~1roles");
+        let m = ClaimMapping::empty()
+            .roles_from("/https:~1~1example.com~1roles")
+            .role_as("ops", "operator");
         let p = map(
             &m,
             serde_json::json!({"sub": "a", "https://example.com/roles": ["ops"]}),
         )
         .expect("mapped");
-        assert!(p.has_role("ops"));
-        assert!(!p.extra.contains_key("https://example.com/roles"));
+        assert!(p.has_role("operator"));
+        assert!(!p.has_role("ops"));
+        // The provider's own words stay readable, apart from the roles.
+        assert!(p.extra.contains_key("https://example.com/roles"));
     }
 
     #[test]
@@ -385,10 +428,12 @@ mod tests {
     fn mapping_reads_from_toml_with_dotted_paths() {
         let m: ClaimMapping = toml::from_str(
             r#"permissions = ["scope"]
-roles = ["resource_access.chat.roles", "/groups"]"#,
+roles = ["resource_access.chat.roles", "/groups"]
+local_roles = { "chat-admin" = "admin" }"#,
         )
         .expect("parsed");
         assert_eq!(m.roles[0].pointer(), "/resource_access/chat/roles");
+        assert_eq!(m.local_roles["chat-admin"], "admin");
         assert!(m.name.len() == 3);
         assert!(toml::from_str::<ClaimMapping>(r#"roles = ["a..b"]"#).is_err());
     }

@@ -37,7 +37,8 @@
 //!     [[issuers]]
 //!     issuer = "https://keycloak.example/realms/chat"
 //!     audience = "chat-api"
-//!     claims = { roles = ["realm_access.roles", "resource_access.chat-api.roles"] }
+//!     # The provider's roles mean nothing here until mapped to local ones.
+//!     claims = { roles = ["realm_access.roles", "resource_access.chat-api.roles"], local_roles = { "chat-admin" = "admin" } }
 //!
 //!     [[issuers]]
 //!     issuer = "https://tenant.eu.auth0.com/"
@@ -82,7 +83,7 @@ use crate::principal::Principal;
 /// | `issuer` | the `iss` of its tokens; alone, its keys are found by discovery | |
 /// | `jwks_url` | the JWKS URL; with `issuer`, discovery is skipped; alone, this issuer takes tokens of any `iss` no other issuer claims | |
 /// | `audience` | one or more accepted `aud` values (required) | |
-/// | `claims` | a [`ClaimMapping`] | scopes from `scope`/`scp`/`permissions`, roles from `roles`/`realm_access.roles` |
+/// | `claims` | a [`ClaimMapping`] | scopes from `scope`/`scp`/`permissions`; roles from `roles`/`realm_access.roles`, only those mapped to local roles in `local_roles` |
 /// | `algorithms` | accepted signature algorithms | every asymmetric one |
 /// | `refresh_interval_secs` | refetch the keys this often (or at the answer's `max-age`) | 3600 |
 /// | `min_refresh_interval_secs` | at most one fetch per this many seconds | 30 |
