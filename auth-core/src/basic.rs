@@ -10,6 +10,14 @@ use crate::handler::AuthHandler;
 use crate::password::PasswordHasher;
 use crate::principal::{AuthMethod, Principal};
 use crate::store::UserStore;
+use crate::throttle::LoginThrottle;
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
 
 /// Checks Basic credentials against a user store with argon2id.
 ///
@@ -17,10 +25,17 @@ use crate::store::UserStore;
 /// verified), and a disabled user is refused only after the password check,
 /// so timing does not tell which users exist. Every failure is the same
 /// [`AuthError::InvalidCredentials`].
+///
+/// Every check goes through a [`LoginThrottle`] (its own by default; give
+/// it the token service's with [`with_throttle`](Self::with_throttle) so
+/// Basic and the token route share one budget per account): a held-back
+/// attempt is [`AuthError::Throttled`] (429 with `Retry-After`), before any
+/// password is checked.
 #[derive(Clone)]
 pub struct BasicHandler {
     store: Arc<dyn UserStore>,
     hasher: PasswordHasher,
+    throttle: LoginThrottle,
 }
 
 impl std::fmt::Debug for BasicHandler {
@@ -38,7 +53,16 @@ impl BasicHandler {
         Self {
             store,
             hasher: PasswordHasher::owasp(),
+            throttle: LoginThrottle::default(),
         }
+    }
+
+    /// Counts failures in `throttle` (the token service's:
+    /// [`TokenService::throttle`](crate::session::TokenService::throttle)).
+    #[must_use]
+    pub fn with_throttle(mut self, throttle: LoginThrottle) -> Self {
+        self.throttle = throttle;
+        self
     }
 
     /// Replaces the hasher used for the dummy hash of unknown users; give it
@@ -60,18 +84,31 @@ impl AuthHandler for BasicHandler {
         &self,
         username: &str,
         password: &str,
-        _cx: &AuthContext,
+        cx: &AuthContext,
     ) -> AuthResult<Option<Principal>> {
-        let user = self.store.find_by_username(username).await?;
+        let addr = cx
+            .remote_addr
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default();
+        let mut found = None;
         let ok = self
-            .hasher
-            .verify(
-                password.to_owned(),
-                user.as_ref().map(|u| u.password_hash.clone()),
-            )
+            .throttle
+            .guard(username, &addr, unix_now(), async {
+                let user = self.store.find_by_username(username).await?;
+                let ok = self
+                    .hasher
+                    .verify(
+                        password.to_owned(),
+                        user.as_ref().map(|u| u.password_hash.clone()),
+                    )
+                    .await?;
+                let ok = ok && user.as_ref().is_some_and(|u| u.enabled);
+                found = user;
+                Ok(ok)
+            })
             .await?;
-        match user {
-            Some(user) if ok && user.enabled => {
+        match found {
+            Some(user) if ok => {
                 let mut p = Principal::new(user.id, AuthMethod::Basic).with_name(user.username);
                 p.roles = user.roles;
                 p.permissions = user.permissions;

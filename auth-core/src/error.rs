@@ -21,6 +21,13 @@ pub enum AuthError {
     /// A backend (store, identity provider) could not be reached (503).
     #[error("auth backend unavailable: {0}")]
     Unavailable(String),
+    /// Too many failed password checks: try again in `retry_after` seconds
+    /// (429 with `Retry-After`; see [`LoginThrottle`](crate::throttle::LoginThrottle)).
+    #[error("too many failed attempts; retry after {retry_after} s")]
+    Throttled {
+        /// Seconds to wait.
+        retry_after: i64,
+    },
 }
 
 impl AuthError {
@@ -35,6 +42,7 @@ impl AuthError {
             Self::Forbidden => 403,
             Self::Misconfigured(_) => 500,
             Self::Unavailable(_) => 503,
+            Self::Throttled { .. } => 429,
         }
     }
 

@@ -52,6 +52,12 @@ pub enum ManageError {
     /// The server is set up wrongly (500); the message is for the operator.
     #[error("misconfigured: {0}")]
     Misconfigured(String),
+    /// Too many failed password checks (429): retry in `retry_after` seconds.
+    #[error("too many failed attempts; retry in {retry_after} s")]
+    Throttled {
+        /// Seconds to wait.
+        retry_after: i64,
+    },
 }
 
 impl ManageError {
@@ -72,6 +78,7 @@ impl ManageError {
             Self::Unsupported(_) => 501,
             Self::Unavailable(_) => 503,
             Self::Misconfigured(_) => 500,
+            Self::Throttled { .. } => 429,
         }
     }
 }
@@ -83,6 +90,7 @@ impl From<AuthError> for ManageError {
             AuthError::Forbidden => Self::Forbidden,
             AuthError::Misconfigured(m) => Self::Misconfigured(m),
             AuthError::Unavailable(m) => Self::Unavailable(m),
+            AuthError::Throttled { retry_after } => Self::Throttled { retry_after },
         }
     }
 }

@@ -239,6 +239,7 @@ impl From<AuthError> for LoginError {
             AuthError::InvalidCredentials | AuthError::MissingCredentials => {
                 Self::InvalidCredentials
             }
+            AuthError::Throttled { retry_after } => Self::Throttled { retry_after },
             other => Self::Other(other),
         }
     }
@@ -355,8 +356,9 @@ impl TokenService {
 
     /// Checks a username and password and mints a token pair.
     ///
-    /// An unknown user costs the same time as a wrong password; failures per
-    /// (username, `client_addr`) are throttled.
+    /// An unknown user costs the same time as a wrong password; failures are
+    /// throttled per account and per (account, `client_addr`) (see
+    /// [`LoginThrottle`]).
     pub async fn login(
         &self,
         username: &str,
@@ -364,35 +366,36 @@ impl TokenService {
         client_addr: &str,
     ) -> Result<TokenPair, LoginError> {
         let now = self.clock.now();
-        if let Err(retry_after) = self.throttle.check(username, client_addr, now) {
-            return Err(LoginError::Throttled { retry_after });
-        }
-        let user = self.users.find_by_username(username).await?;
+        let mut found = None;
         let ok = self
-            .hasher
-            .verify(
-                password.to_owned(),
-                user.as_ref().map(|u| u.password_hash.clone()),
-            )
+            .throttle
+            .guard(username, client_addr, now, async {
+                let user = self.users.find_by_username(username).await?;
+                let ok = self
+                    .hasher
+                    .verify(
+                        password.to_owned(),
+                        user.as_ref().map(|u| u.password_hash.clone()),
+                    )
+                    .await?;
+                let ok = ok && user.as_ref().is_some_and(|u| u.enabled);
+                found = user;
+                Ok(ok)
+            })
             .await?;
-        match user {
-            Some(user) if ok && user.enabled => {
-                self.throttle.record_success(username, client_addr);
+        match found {
+            Some(user) if ok => {
                 let family = random_id()?;
-                let pair = self
+                Ok(self
                     .mint(
                         &user,
                         &family,
                         now,
                         now.saturating_add(self.policy.absolute_secs),
                     )
-                    .await?;
-                Ok(pair)
+                    .await?)
             }
-            _ => {
-                self.throttle.record_failure(username, client_addr, now);
-                Err(LoginError::InvalidCredentials)
-            }
+            _ => Err(LoginError::InvalidCredentials),
         }
     }
 
@@ -415,29 +418,45 @@ impl TokenService {
         F: std::future::Future<Output = Result<ClientData, LoginError>> + Send,
     {
         let now = self.clock.now();
-        if let Err(retry_after) = self.throttle.check(username, client_addr, now) {
-            return Err(LoginError::Throttled { retry_after });
-        }
-        match authenticate.await {
-            Ok(client) if client_enabled(&client) => {
-                self.throttle.record_success(username, client_addr);
+        let mut found = None;
+        let ok = self
+            .throttle
+            .guard(username, client_addr, now, async {
+                match authenticate.await {
+                    Ok(client) if client_enabled(&client) => {
+                        found = Some(client);
+                        Ok(true)
+                    }
+                    Ok(_) | Err(LoginError::InvalidCredentials) => Ok(false),
+                    Err(LoginError::Throttled { retry_after }) => {
+                        Err(AuthError::Throttled { retry_after })
+                    }
+                    Err(LoginError::Other(e)) => Err(e),
+                }
+            })
+            .await?;
+        match found {
+            Some(client) if ok => {
                 let family = random_id()?;
-                let principal = client.principal();
                 Ok(self
                     .mint_principal(
-                        principal,
+                        client.principal(),
                         &family,
                         now,
                         now.saturating_add(self.policy.absolute_secs),
                     )
                     .await?)
             }
-            Ok(_) | Err(LoginError::InvalidCredentials) => {
-                self.throttle.record_failure(username, client_addr, now);
-                Err(LoginError::InvalidCredentials)
-            }
-            Err(other) => Err(other),
+            _ => Err(LoginError::InvalidCredentials),
         }
+    }
+
+    /// The throttle every password check of this service goes through;
+    /// hand a clone to the [`BasicHandler`](crate::BasicHandler)
+    /// ([`with_throttle`](crate::BasicHandler::with_throttle)) so Basic
+    /// logins share its budgets.
+    pub fn throttle(&self) -> &LoginThrottle {
+        &self.throttle
     }
 
     /// Exchanges a refresh token for a new pair, rotating it. A token used

@@ -420,6 +420,7 @@ fn failed_logins_back_off_then_lock_out_per_username_and_address() {
         lockout_after: 4,
         lockout_secs: 900,
         max_tracked: 100,
+        ..ThrottlePolicy::default()
     };
     let f = fixture_with(RefreshPolicy::default(), throttle);
     let login = |pw: &str, ip: &str| f.rt.block_on(f.service.login("alice", pw, ip));

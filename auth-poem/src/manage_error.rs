@@ -53,6 +53,9 @@ pub enum ManageFailure {
     /// This server does not offer the operation.
     #[oai(status = 501)]
     NotImplemented(Json<ErrorBody>),
+    /// Too many failed password checks; retry after `Retry-After` seconds.
+    #[oai(status = 429)]
+    TooManyRequests(Json<ErrorBody>, #[oai(header = "Retry-After")] i64),
     /// The store could not be reached; nothing was changed.
     #[oai(status = 503)]
     Unavailable(Json<ErrorBody>),
@@ -96,6 +99,9 @@ impl From<ManageError> for ManageFailure {
             ManageError::Misconfigured(cause) => {
                 tracing::error!(%cause, "management is misconfigured; answering 500");
                 Self::Internal(body("internal", "Internal Server Error"))
+            }
+            ManageError::Throttled { retry_after } => {
+                Self::TooManyRequests(body("slow_down", detail), retry_after.max(1))
             }
         }
     }

@@ -13,6 +13,8 @@ use poem::http::{HeaderValue, StatusCode};
 const INTERNAL_BODY: &str = r#"{"detail":{"error":"Internal Server Error"}}"#;
 /// The body of a 503 answer: it says nothing of the cause.
 const UNAVAILABLE_BODY: &str = r#"{"detail":{"error":"Service Unavailable"}}"#;
+/// The body of a 429: too many failed password checks (as the token route's).
+const THROTTLED_BODY: &str = r#"{"error":"slow_down"}"#;
 
 /// The configured statuses and pre-serialized JSON bodies of refusals.
 #[derive(Debug, Clone)]
@@ -171,6 +173,7 @@ impl ResponseError for AuthRejection {
             AuthError::Forbidden => self.responses.forbidden_status,
             AuthError::Misconfigured(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AuthError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AuthError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -182,10 +185,14 @@ impl ResponseError for AuthRejection {
             AuthError::Forbidden => self.responses.forbidden_body.clone(),
             AuthError::Misconfigured(_) => INTERNAL_BODY.to_owned(),
             AuthError::Unavailable(_) => UNAVAILABLE_BODY.to_owned(),
+            AuthError::Throttled { .. } => THROTTLED_BODY.to_owned(),
         };
         let mut builder = Response::builder()
             .status(self.status())
             .content_type("application/json");
+        if let AuthError::Throttled { retry_after } = self.error {
+            builder = builder.header("retry-after", retry_after.max(1).to_string());
+        }
         for challenge in self.challenges() {
             builder = builder.header(WWW_AUTHENTICATE, challenge);
         }

@@ -85,6 +85,9 @@ pub enum ManageFailure {
     /// The server is misconfigured; the cause is logged.
     #[oai(status = 500)]
     Internal(Json<ManageErrorBody>),
+    /// Too many failed password checks; retry after `Retry-After` seconds.
+    #[oai(status = 429)]
+    TooManyRequests(Json<ManageErrorBody>, #[oai(header = "Retry-After")] i64),
     /// The provider does not offer this, or no provider is configured.
     #[oai(status = 501)]
     NotImplemented(Json<ManageErrorBody>),
@@ -122,6 +125,9 @@ impl From<ManageError> for ManageFailure {
             ManageError::Misconfigured(cause) => {
                 tracing::error!(%cause, "identity provider misconfigured; answering 500");
                 Self::Internal(body("internal_error", "see the server log"))
+            }
+            ManageError::Throttled { retry_after } => {
+                Self::TooManyRequests(body("slow_down", detail), retry_after.max(1))
             }
         }
     }
@@ -288,12 +294,43 @@ impl UsersApi {
     /// built-in provider, a new password with the current one, or profile
     /// data). A new password ends every session, this one included.
     #[oai(path = "/users/me", method = "patch")]
-    async fn update_me(&self, caller: ApiAuth, package: Json<Value>) -> Answer {
-        let client = self
-            .provider()?
-            .client_self_update(&caller.principal().id, package.0)
-            .await?;
-        Ok(UserAnswer::Ok(Json(client_json(&client))))
+    async fn update_me(&self, req: &Request, caller: ApiAuth, package: Json<Value>) -> Answer {
+        let provider = self.provider()?;
+        let me = caller.principal();
+        let checks_password = package
+            .0
+            .get("current_password")
+            .is_some_and(|p| !p.is_null());
+        let throttle = self.auth.token_service().map(|t| (t.throttle(), t.now()));
+        let (Some((throttle, now)), true) = (throttle, checks_password) else {
+            let client = provider.client_self_update(&me.id, package.0).await?;
+            return Ok(UserAnswer::Ok(Json(client_json(&client))));
+        };
+        // The current password is a password check like a login: the same
+        // throttle, the same budgets.
+        let mut outcome = None;
+        let guarded = throttle
+            .guard(&me.name, &client_addr(req), now, async {
+                let result = provider.client_self_update(&me.id, package.0).await;
+                let verdict = match &result {
+                    Err(ManageError::Invalid(d)) if d.starts_with("current_password") => Ok(false),
+                    Ok(_) | Err(ManageError::Invalid(_)) => Ok(true),
+                    Err(_) => Err(AuthError::Unavailable("self-update failed".into())),
+                };
+                outcome = Some(result);
+                verdict
+            })
+            .await;
+        match (guarded, outcome) {
+            (Err(AuthError::Throttled { retry_after }), _) => {
+                Err(ManageError::Throttled { retry_after }.into())
+            }
+            (_, Some(result)) => Ok(UserAnswer::Ok(Json(client_json(&result?)))),
+            (Err(e), None) => Err(ManageError::from(e).into()),
+            (Ok(_), None) => {
+                Err(ManageError::Misconfigured("self-update gave no answer".into()).into())
+            }
+        }
     }
 
     /// One user.

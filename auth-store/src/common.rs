@@ -150,6 +150,7 @@ macro_rules! impl_sql_store {
         use auth_core::revocation::MemoryRevocations;
         use auth_core::session::{RefreshRecord, RefreshStore, Rotation, TokenHash};
         use auth_core::store::{UserRecord, UserStore};
+        use auth_core::throttle::{Failures, ThrottleStore};
         use auth_core::AuthResult;
         use sqlx::Row as _;
 
@@ -886,6 +887,92 @@ macro_rules! impl_sql_store {
                 .await
                 .map_err(|e| error::manage(e, conflict))?;
                 tx.commit().await.map_err(|e| error::manage(e, conflict))?;
+                Ok(())
+            }
+        }
+
+        /// The `addr` of an account's row of failures from every address:
+        /// never a client address.
+        const EVERY_ADDRESS: &str = "*";
+
+        #[async_trait::async_trait]
+        impl ThrottleStore for $store {
+            async fn failures(&self, account: &str, addr: &str, since: i64) -> AuthResult<Failures> {
+                let rows = sqlx::query(
+                    "SELECT addr, failures, last_failure FROM login_failures \
+                     WHERE account = $1 AND (addr = $2 OR addr = $3)",
+                )
+                .bind(account)
+                .bind(addr)
+                .bind(EVERY_ADDRESS)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(error::auth)?;
+                let mut f = Failures::default();
+                for row in &rows {
+                    let which: String = row.try_get(0).map_err(error::auth)?;
+                    let count: i64 = row.try_get(1).map_err(error::auth)?;
+                    let last: i64 = row.try_get(2).map_err(error::auth)?;
+                    let count = if last < since { 0 } else { u32::try_from(count).unwrap_or(u32::MAX) };
+                    if which == EVERY_ADDRESS {
+                        (f.account, f.account_last) = (count, last);
+                    } else {
+                        (f.pair, f.pair_last) = (count, last);
+                    }
+                }
+                Ok(f)
+            }
+
+            async fn add_failure(
+                &self,
+                account: &str,
+                addr: &str,
+                now: i64,
+                since: i64,
+            ) -> AuthResult<Failures> {
+                let mut tx = self.begin_write().await.map_err(error::auth)?;
+                let mut counts = [0u32; 2];
+                for (slot, which) in [addr, EVERY_ADDRESS].into_iter().enumerate() {
+                    let count: i64 = sqlx::query_scalar(
+                        "INSERT INTO login_failures (account, addr, failures, last_failure) \
+                         VALUES ($1, $2, 1, $3) ON CONFLICT (account, addr) DO UPDATE SET \
+                         failures = CASE WHEN login_failures.last_failure < $4 THEN 1 \
+                         ELSE login_failures.failures + 1 END, last_failure = $3 \
+                         RETURNING failures",
+                    )
+                    .bind(account)
+                    .bind(which)
+                    .bind(now)
+                    .bind(since)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(error::auth)?;
+                    counts[slot] = u32::try_from(count).unwrap_or(u32::MAX);
+                }
+                // Stale rows go as new ones come, so a flood of addresses
+                // cannot grow the table past one window's worth.
+                sqlx::query("DELETE FROM login_failures WHERE last_failure < $1")
+                    .bind(since)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(error::auth)?;
+                tx.commit().await.map_err(error::auth)?;
+                Ok(Failures {
+                    pair: counts[0],
+                    pair_last: now,
+                    account: counts[1],
+                    account_last: now,
+                })
+            }
+
+            async fn clear(&self, account: &str, addr: &str) -> AuthResult<()> {
+                sqlx::query("DELETE FROM login_failures WHERE account = $1 AND (addr = $2 OR addr = $3)")
+                    .bind(account)
+                    .bind(addr)
+                    .bind(EVERY_ADDRESS)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(error::auth)?;
                 Ok(())
             }
         }

@@ -23,8 +23,8 @@ pub(crate) const SQLITE: &[Script] = &[
     ),
     (
         2,
-        "sessions",
-        include_str!("../migrations/sqlite/0002_sessions.sql"),
+        "sessions and throttle",
+        include_str!("../migrations/sqlite/0002_sessions_and_throttle.sql"),
     ),
 ];
 
@@ -37,8 +37,8 @@ pub(crate) const POSTGRES: &[Script] = &[
     ),
     (
         2,
-        "sessions",
-        include_str!("../migrations/postgres/0002_sessions.sql"),
+        "sessions and throttle",
+        include_str!("../migrations/postgres/0002_sessions_and_throttle.sql"),
     ),
 ];
 

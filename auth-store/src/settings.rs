@@ -9,6 +9,7 @@ use auth_core::manage::{SettingsStore, TokenStore, UserAdmin};
 use auth_core::revocation::MemoryRevocations;
 use auth_core::session::RefreshStore;
 use auth_core::store::UserStore;
+use auth_core::throttle::ThrottleStore;
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
@@ -108,6 +109,9 @@ pub struct Stores {
     pub tokens: Arc<dyn TokenStore>,
     /// Handler settings.
     pub settings: Arc<dyn SettingsStore>,
+    /// Failed password checks, for [`LoginThrottle::with_store`](auth_core::throttle::LoginThrottle::with_store):
+    /// every instance on one database shares one budget.
+    pub throttle: Arc<dyn ThrottleStore>,
     /// The revocation list the store keeps current, for
     /// [`JwtHandler::with_revocations`](auth_core::JwtHandler::with_revocations).
     pub revocations: Arc<MemoryRevocations>,
@@ -123,13 +127,14 @@ impl Stores {
     /// Every store backed by `store`.
     pub fn from_store<S>(store: S, revocations: Arc<MemoryRevocations>) -> Self
     where
-        S: UserAdmin + RefreshStore + TokenStore + SettingsStore,
+        S: UserAdmin + RefreshStore + TokenStore + SettingsStore + ThrottleStore,
     {
         let store = Arc::new(store);
         Self {
             users: store.clone(),
             refresh: store.clone(),
             tokens: store.clone(),
+            throttle: store.clone(),
             settings: store,
             revocations,
         }

@@ -12,6 +12,7 @@ use auth_core::jwt::{Algorithm, JwtKey, KeySet, TokenIssuer, Validation};
 use auth_core::manage::{NewUser, TokenFilter, TokenRecord, TokenStore, UserAdmin};
 use auth_core::password::PasswordHasher;
 use auth_core::session::TokenService;
+use auth_core::throttle::{LoginThrottle, ThrottlePolicy};
 use auth_core::{BasicHandler, JwtHandler, PermissionSet, Pipeline};
 use auth_poem::{Authenticated, PoemAuth};
 use auth_store::{PgStore, StoreOptions};
@@ -37,18 +38,29 @@ fn keys() -> Arc<KeySet> {
 /// signing with the key every instance shares. Bearer tokens and Basic
 /// credentials (checked against the store) open `/api/whoami`.
 fn app(store: &PgStore) -> impl Endpoint + 'static {
+    app_with(store, ThrottlePolicy::default())
+}
+
+/// [`app`], its password checks throttled by `policy`, counted in the store.
+fn app_with(store: &PgStore, policy: ThrottlePolicy) -> impl Endpoint + 'static {
     let hasher = PasswordHasher::fast_insecure_for_tests();
+    let throttle = LoginThrottle::with_store(policy, Arc::new(store.clone()));
     let tokens = Arc::new(
         TokenService::new(
             TokenIssuer::new(keys(), None).expect("issuer"),
             Arc::new(store.clone()),
         )
         .with_refresh_store(Arc::new(store.clone()))
-        .with_hasher(hasher.clone()),
+        .with_hasher(hasher.clone())
+        .with_throttle(throttle.clone()),
     );
     let pipeline = Pipeline::builder()
         .handler(JwtHandler::new(keys(), Validation::new()).with_revocations(store.revocations()))
-        .handler(BasicHandler::new(Arc::new(store.clone())).with_hasher(hasher))
+        .handler(
+            BasicHandler::new(Arc::new(store.clone()))
+                .with_hasher(hasher)
+                .with_throttle(throttle),
+        )
         .build()
         .expect("pipeline");
     let auth = PoemAuth::builder(pipeline)
@@ -94,9 +106,17 @@ async fn add_alice(store: &PgStore) -> String {
 }
 
 async fn login(http: &reqwest::Client, base: &str) -> (reqwest::StatusCode, Value) {
+    login_with(http, base, "wonderland").await
+}
+
+async fn login_with(
+    http: &reqwest::Client,
+    base: &str,
+    password: &str,
+) -> (reqwest::StatusCode, Value) {
     let resp = http
         .post(format!("{base}/auth/token"))
-        .json(&json!({"username": "alice", "password": "wonderland"}))
+        .json(&json!({"username": "alice", "password": password}))
         .send()
         .await
         .expect("login request");
@@ -222,6 +242,56 @@ async fn token_revoked_through_one_instance_is_refused_by_the_other_within_a_sec
         .await
         .expect("revoke client");
     refused_within_a_second(&http, &b, &untouched, revoked_at).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_budget_is_shared_by_every_instance_on_one_database() {
+    let Some(cluster) = PgCluster::shared() else {
+        return;
+    };
+    let url = cluster.create_database().await;
+    let store_a = PgStore::connect(&url).await.expect("instance A store");
+    let store_b = PgStore::connect(&url).await.expect("instance B store");
+    add_alice(&store_a).await;
+    // Two failures are free; the third holds the (account, address) back
+    // for 600 s, wherever it is counted.
+    let policy = ThrottlePolicy {
+        free_attempts: 2,
+        base_delay_secs: 600,
+        max_delay_secs: 600,
+        ..ThrottlePolicy::default()
+    };
+    let a = serve(app_with(&store_a, policy)).await;
+    let b = serve(app_with(&store_b, policy)).await;
+    let http = reqwest::Client::new();
+    for (base, spelling) in [(&a, "alice"), (&b, "Alice"), (&a, "alice ")] {
+        let resp = http
+            .post(format!("{base}/auth/token"))
+            .json(&json!({"username": spelling, "password": "not-the-password"}))
+            .send()
+            .await
+            .expect("login request");
+        assert_eq!(
+            resp.status(),
+            reqwest::StatusCode::UNAUTHORIZED,
+            "{spelling}"
+        );
+    }
+    // Per instance, B has seen one failure; together, three.
+    let (status, body) = login_with(&http, &b, "wonderland").await;
+    assert_eq!(status, reqwest::StatusCode::TOO_MANY_REQUESTS, "{body}");
+    let basic = http
+        .get(format!("{b}/api/whoami"))
+        .basic_auth("alice", Some("wonderland"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        basic.status(),
+        reqwest::StatusCode::TOO_MANY_REQUESTS,
+        "Basic shares the budget"
+    );
+    assert!(basic.headers().contains_key("retry-after"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

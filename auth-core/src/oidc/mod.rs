@@ -37,7 +37,7 @@
 //!     [[issuers]]
 //!     issuer = "https://keycloak.example/realms/chat"
 //!     audience = "chat-api"
-//!     # The provider's roles mean nothing here until mapped to local ones.
+//!     ## The provider's roles mean nothing here until mapped to local ones.
 //!     claims = { roles = ["realm_access.roles", "resource_access.chat-api.roles"], local_roles = { "chat-admin" = "admin" } }
 //!
 //!     [[issuers]]
