@@ -11,6 +11,7 @@ use auth_core::password::PasswordHasher;
 use auth_core::provider::{AuthProvider, ClientData, NoPackage};
 use auth_core::session::TokenService;
 use auth_core::store_provider::StoreProvider;
+use auth_core::throttle::{LoginThrottle, ThrottlePolicy};
 use auth_core::{
     AuthPermission as P, AuthResource as R, JwtHandler, MemoryUserStore, PermissionSet, Pipeline,
     RoleMap, async_trait,
@@ -51,7 +52,13 @@ async fn build_with_roles(
             store.clone(),
         )
         .with_hasher(hasher.clone())
-        .with_roles(roles.clone()),
+        .with_roles(roles.clone())
+        // Long waits, so no test sees one run out while it runs.
+        .with_throttle(LoginThrottle::new(ThrottlePolicy {
+            base_delay_secs: 600,
+            max_delay_secs: 600,
+            ..ThrottlePolicy::default()
+        })),
     );
     let provider = Arc::new(provider(
         StoreProvider::new(store, hasher).with_sessions(tokens.clone()),
@@ -193,6 +200,30 @@ async fn self_update_needs_only_a_credential_and_a_new_password_ends_the_session
         .await
         .assert_status(StatusCode::UNAUTHORIZED);
     login(&cli, "ann", "ann-new-password").await;
+}
+
+#[tokio::test]
+async fn a_wrong_current_password_counts_as_a_failed_login_of_the_account() {
+    let built = build_with(|p| p).await;
+    let cli = client(&built.auth);
+    let admin = login(&cli, "admin", ADMIN_PASSWORD).await;
+    create(&cli, &admin, "ann").await;
+    let ann = login(&cli, "ann", "ann-password").await;
+    let guess = json!({"current_password": "a-guess", "password": "ann-new-password"});
+    // Three free failures (the policy's default), then a wait.
+    for _ in 0..4 {
+        let resp = call(&cli, "PATCH", "/auth/users/me", Some(&guess), Some(&ann)).await;
+        resp.assert_status(StatusCode::BAD_REQUEST);
+    }
+    let right = json!({"current_password": "ann-password", "password": "ann-new-password"});
+    let resp = call(&cli, "PATCH", "/auth/users/me", Some(&right), Some(&ann)).await;
+    resp.assert_status(StatusCode::TOO_MANY_REQUESTS);
+    assert!(resp.0.headers().contains_key("retry-after"));
+    // The same budget as the token route's, whatever the spelling.
+    let resp = support::token_login(&cli, "Ann ", "ann-password").await;
+    resp.assert_status(StatusCode::TOO_MANY_REQUESTS);
+    // Another account is untouched.
+    login(&cli, "admin", ADMIN_PASSWORD).await;
 }
 
 #[tokio::test]

@@ -16,6 +16,7 @@ use auth_core::handler_settings::{HandlerSettings, SwitchableHandler};
 use auth_core::password::PasswordHasher;
 use auth_core::session::TokenService;
 use auth_core::store_provider::StoreProvider;
+use auth_core::throttle::{LoginThrottle, ThrottlePolicy};
 use auth_core::{
     AuthContext, AuthMethod, Channel, HandlerRegistry, JwtHandler, PermissionSet, Pipeline,
     Principal, RoleMap, Settings,
@@ -175,7 +176,13 @@ pub async fn build(config: Config) -> Result<impl Endpoint + use<>, Box<dyn Erro
             .with_hasher(hasher.clone())
             .with_refresh_store(stores.refresh.clone())
             .with_token_store(stores.tokens.clone())
-            .with_revocations(stores.revocations.clone()),
+            .with_revocations(stores.revocations.clone())
+            // Failed logins are counted in the database, so instances on
+            // one PostgreSQL share one budget per account.
+            .with_throttle(LoginThrottle::with_store(
+                ThrottlePolicy::default(),
+                stores.throttle.clone(),
+            )),
     );
     let provider = StoreProvider::new(stores.users.clone(), hasher).with_sessions(tokens.clone());
     match &config.admin_password {
