@@ -314,8 +314,10 @@ impl TokenService {
         self
     }
 
-    /// The hasher for the dummy verification of unknown users; give it the
-    /// parameters the store's hashes use.
+    /// The hasher of logins (default [`PasswordHasher::owasp`]): unknown
+    /// users are verified against its dummy hash, and a stored hash made
+    /// with other parameters is replaced at the user's next login by one
+    /// made with its. Give it the hasher new users' hashes are made with.
     #[must_use]
     pub fn with_hasher(mut self, hasher: PasswordHasher) -> Self {
         self.hasher = hasher;
@@ -356,7 +358,9 @@ impl TokenService {
     /// Checks a username and password and mints a token pair.
     ///
     /// An unknown user costs the same time as a wrong password; failures per
-    /// (username, `client_addr`) are throttled.
+    /// (username, `client_addr`) are throttled. A stored hash made with other
+    /// parameters than the hasher's ([`with_hasher`](Self::with_hasher)) is
+    /// replaced by a new one once the password is verified.
     pub async fn login(
         &self,
         username: &str,
@@ -367,16 +371,12 @@ impl TokenService {
         if let Err(retry_after) = self.throttle.check(username, client_addr, now) {
             return Err(LoginError::Throttled { retry_after });
         }
-        let user = self.users.find_by_username(username).await?;
-        let ok = self
+        let user = self
             .hasher
-            .verify(
-                password.to_owned(),
-                user.as_ref().map(|u| u.password_hash.clone()),
-            )
+            .check_login(&*self.users, username, password)
             .await?;
         match user {
-            Some(user) if ok && user.enabled => {
+            Some(user) => {
                 self.throttle.record_success(username, client_addr);
                 let family = random_id()?;
                 let pair = self
@@ -389,7 +389,7 @@ impl TokenService {
                     .await?;
                 Ok(pair)
             }
-            _ => {
+            None => {
                 self.throttle.record_failure(username, client_addr, now);
                 Err(LoginError::InvalidCredentials)
             }
