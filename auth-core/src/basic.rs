@@ -24,7 +24,9 @@ fn unix_now() -> i64 {
 /// An unknown user costs the same time as a wrong password (a dummy hash is
 /// verified), and a disabled user is refused only after the password check,
 /// so timing does not tell which users exist. Every failure is the same
-/// [`AuthError::InvalidCredentials`].
+/// [`AuthError::InvalidCredentials`]. A stored hash made with other
+/// parameters than the handler's hasher is replaced by a new one after a
+/// successful check (when the store can write; otherwise it is logged).
 ///
 /// Every check goes through a [`LoginThrottle`] (its own by default; give
 /// it the token service's with [`with_throttle`](Self::with_throttle) so
@@ -65,8 +67,11 @@ impl BasicHandler {
         self
     }
 
-    /// Replaces the hasher used for the dummy hash of unknown users; give it
-    /// the parameters the store's hashes use, so both take the same time.
+    /// Replaces the hasher (default [`PasswordHasher::owasp`]): unknown
+    /// users are verified against its dummy hash, and a stored hash made
+    /// with other parameters is replaced at the user's next login by one
+    /// made with its. Give it the hasher new users' hashes are made with,
+    /// so an unknown user and a wrong password take the same time.
     #[must_use]
     pub fn with_hasher(mut self, hasher: PasswordHasher) -> Self {
         self.hasher = hasher;
@@ -94,17 +99,11 @@ impl AuthHandler for BasicHandler {
         let ok = self
             .throttle
             .guard(username, &addr, unix_now(), async {
-                let user = self.store.find_by_username(username).await?;
-                let ok = self
+                found = self
                     .hasher
-                    .verify(
-                        password.to_owned(),
-                        user.as_ref().map(|u| u.password_hash.clone()),
-                    )
+                    .check_login(&*self.store, username, password)
                     .await?;
-                let ok = ok && user.as_ref().is_some_and(|u| u.enabled);
-                found = user;
-                Ok(ok)
+                Ok(found.is_some())
             })
             .await?;
         match found {
@@ -187,6 +186,36 @@ mod tests {
             for r in [wrong, unknown, disabled] {
                 assert_eq!(r.expect_err("refused"), AuthError::InvalidCredentials);
             }
+        });
+    }
+
+    #[test]
+    fn a_basic_login_upgrades_a_hash_of_old_parameters_once() {
+        rt().block_on(async {
+            let (_, store) = handler();
+            let current = PasswordHasher::with_params(16, 2, 1).expect("valid");
+            let h = BasicHandler::new(store.clone()).with_hasher(current.clone());
+            let hash = async || {
+                store
+                    .find_by_username("alice")
+                    .await
+                    .expect("store call")
+                    .expect("alice")
+                    .password_hash
+            };
+            assert!(current.needs_rehash(&hash().await));
+            let alice = Credential::basic("alice", "wonderland");
+            h.authorize(&alice, &AuthContext::http())
+                .await
+                .expect("ok")
+                .expect("recognized");
+            let upgraded = hash().await;
+            assert!(!current.needs_rehash(&upgraded), "{upgraded}");
+            h.authorize(&alice, &AuthContext::http())
+                .await
+                .expect("ok")
+                .expect("recognized with the new hash");
+            assert_eq!(hash().await, upgraded, "a current hash is not rewritten");
         });
     }
 

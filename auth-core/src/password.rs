@@ -1,14 +1,17 @@
 //! Password hashing with argon2id, off the async runtime.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::password_hash::{
+    Output, ParamsString, PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 
 use tokio::sync::Semaphore;
 
 use crate::error::{AuthError, AuthResult};
+use crate::store::{UserRecord, UserStore};
 
 /// Half the cores, at least one: what password hashing may take at once.
 fn default_concurrency() -> usize {
@@ -26,6 +29,10 @@ fn default_concurrency() -> usize {
 /// cores, at least one): a burst of logins queues for its turn instead of
 /// taking every core (and 19 MiB each) from the requests being served.
 ///
+/// An unknown user's password is verified against a dummy hash with this
+/// hasher's parameters, made when the hasher is: it costs one full argon2
+/// computation, as a wrong password does, from the very first request.
+///
 /// ```
 /// use auth_core::password::PasswordHasher;
 ///
@@ -38,7 +45,7 @@ fn default_concurrency() -> usize {
 #[derive(Clone)]
 pub struct PasswordHasher {
     params: Params,
-    dummy: Arc<OnceLock<String>>,
+    dummy: Arc<str>,
     slots: Arc<Semaphore>,
     max_concurrent: usize,
 }
@@ -60,8 +67,28 @@ impl Default for PasswordHasher {
     }
 }
 
-/// The password the dummy hash is made of; never a user's.
-const DUMMY_PASSWORD: &str = "poem-auth dummy password for unknown users";
+/// The salt of the dummy hash (16 bytes, as [`SaltString::generate`] makes).
+const DUMMY_SALT: &[u8; 16] = b"poem-auth dummy.";
+
+/// The dummy hash: a PHC string with `params`, [`DUMMY_SALT`] and an
+/// all-zero digest of the default length. Verifying a password against it
+/// computes argon2 with `params` in full, as against a user's hash made by
+/// [`PasswordHasher::hash_blocking`], and fails (no password is known to
+/// hash to zeros, and the result is thrown away anyway).
+fn dummy_hash(params: &Params) -> Result<String, argon2::password_hash::Error> {
+    let salt = SaltString::encode_b64(DUMMY_SALT)?;
+    let dummy = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&[0; Params::DEFAULT_OUTPUT_LEN])?),
+    }
+    .to_string();
+    // What `verify_blocking` will parse: refuse now what it would refuse then.
+    PasswordHash::new(&dummy)?;
+    Ok(dummy)
+}
 
 impl PasswordHasher {
     /// argon2id with OWASP's parameters (m = 19 MiB, t = 2, p = 1).
@@ -71,13 +98,19 @@ impl PasswordHasher {
     }
 
     /// argon2id with the given memory (KiB), iterations and lanes.
+    ///
+    /// Fails when argon2 refuses the parameters, or when the dummy hash for
+    /// unknown users cannot be made with them.
     pub fn with_params(m_kib: u32, t: u32, p: u32) -> AuthResult<Self> {
         let params = Params::new(m_kib, t, p, None)
             .map_err(|e| AuthError::Misconfigured(format!("argon2 parameters: {e}")))?;
+        let dummy = dummy_hash(&params).map_err(|e| {
+            AuthError::Misconfigured(format!("the dummy hash for unknown users: {e}"))
+        })?;
         let max_concurrent = default_concurrency();
         Ok(Self {
             params,
-            dummy: Arc::new(OnceLock::new()),
+            dummy: dummy.into(),
             slots: Arc::new(Semaphore::new(max_concurrent)),
             max_concurrent,
         })
@@ -154,11 +187,40 @@ impl PasswordHasher {
     /// Spends the time of one verification and returns `false`: used for
     /// unknown users, so their answer takes as long as a wrong password's.
     pub fn verify_dummy_blocking(&self, password: &str) -> bool {
-        let dummy = self
-            .dummy
-            .get_or_init(|| self.hash_blocking(DUMMY_PASSWORD).unwrap_or_default());
-        let _ = self.verify_blocking(password, dummy);
+        let _ = self.verify_blocking(password, &self.dummy);
         false
+    }
+
+    /// Whether `phc` was made otherwise than this hasher makes hashes now:
+    /// another algorithm or version, other memory, iterations, lanes or
+    /// digest length. A hash this hasher cannot read counts as outdated.
+    ///
+    /// ```
+    /// use auth_core::password::PasswordHasher;
+    ///
+    /// let old = PasswordHasher::with_params(8, 1, 1).unwrap();
+    /// let new = PasswordHasher::with_params(16, 2, 1).unwrap();
+    /// let phc = old.hash_blocking("pw").unwrap();
+    /// assert!(new.needs_rehash(&phc));
+    /// assert!(!old.needs_rehash(&phc));
+    /// ```
+    pub fn needs_rehash(&self, phc: &str) -> bool {
+        let Ok(parsed) = PasswordHash::new(phc) else {
+            return true;
+        };
+        let Ok(stored) = Params::try_from(&parsed) else {
+            return true;
+        };
+        parsed.algorithm != Algorithm::Argon2id.ident()
+            || parsed.version != Some(Version::V0x13.into())
+            || stored.m_cost() != self.params.m_cost()
+            || stored.t_cost() != self.params.t_cost()
+            || stored.p_cost() != self.params.p_cost()
+            || stored.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN)
+                != self
+                    .params
+                    .output_len()
+                    .unwrap_or(Params::DEFAULT_OUTPUT_LEN)
     }
 
     /// [`hash_blocking`](Self::hash_blocking) on the blocking pool.
@@ -177,6 +239,68 @@ impl PasswordHasher {
             None => this.verify_dummy_blocking(&password),
         })
         .await
+    }
+
+    /// The login check every password login goes through: the user of
+    /// `store` named `username`, when `password` is theirs and they are
+    /// enabled; `None` otherwise. Every `None` costs the same work: an
+    /// unknown user's password is verified against the dummy hash, and a
+    /// disabled user is refused only after their password is checked.
+    ///
+    /// After a successful check, a hash made with other parameters than
+    /// this hasher's ([`needs_rehash`](Self::needs_rehash)) is replaced by
+    /// a new one, unless the user's hash changed meanwhile. Failing to
+    /// store it (a read-only store, an outage) is logged as a warning and
+    /// does not fail the login.
+    pub(crate) async fn check_login(
+        &self,
+        store: &dyn UserStore,
+        username: &str,
+        password: &str,
+    ) -> AuthResult<Option<UserRecord>> {
+        let user = store.find_by_username(username).await?;
+        let ok = self
+            .verify(
+                password.to_owned(),
+                user.as_ref().map(|u| u.password_hash.clone()),
+            )
+            .await?;
+        let Some(mut user) = user.filter(|u| ok && u.enabled) else {
+            return Ok(None);
+        };
+        if self.needs_rehash(&user.password_hash) {
+            match self.rehash(store, &user, password).await {
+                Ok(Some(phc)) => user.password_hash = phc,
+                Ok(None) => {}
+                Err(e) => tracing::warn!(
+                    user = %user.id,
+                    error = %e,
+                    "could not store the password hash made with the current parameters; \
+                     the old one stays"
+                ),
+            }
+        }
+        Ok(Some(user))
+    }
+
+    /// Hashes `password` anew and stores it in place of `user`'s hash,
+    /// when that is still the one verified: the new hash, or `None` when
+    /// the user or their hash changed meanwhile (a concurrent password
+    /// change wins over the upgrade).
+    async fn rehash(
+        &self,
+        store: &dyn UserStore,
+        user: &UserRecord,
+        password: &str,
+    ) -> AuthResult<Option<String>> {
+        let phc = self.hash(password.to_owned()).await?;
+        let replaced = store
+            .replace_password_hash(&user.username, &user.password_hash, phc.clone())
+            .await?;
+        if replaced {
+            tracing::info!(user = %user.id, "password hash upgraded to the current parameters");
+        }
+        Ok(replaced.then_some(phc))
     }
 }
 
@@ -234,7 +358,272 @@ mod tests {
     #[test]
     fn dummy_verification_always_fails() {
         let h = PasswordHasher::fast_insecure_for_tests();
-        assert!(!h.verify_dummy_blocking(DUMMY_PASSWORD));
+        assert!(!h.verify_dummy_blocking(""));
         assert!(!h.verify_dummy_blocking("anything"));
+    }
+
+    #[test]
+    fn a_new_hasher_holds_a_dummy_hash_with_its_own_parameters() {
+        for h in [
+            PasswordHasher::owasp(),
+            PasswordHasher::fast_insecure_for_tests(),
+            PasswordHasher::with_params(64, 3, 2).expect("valid"),
+        ] {
+            let dummy = PasswordHash::new(&h.dummy).expect("the dummy hash parses");
+            let params = Params::try_from(&dummy).expect("argon2 parameters");
+            assert_eq!(
+                (params.m_cost(), params.t_cost(), params.p_cost()),
+                (h.params.m_cost(), h.params.t_cost(), h.params.p_cost()),
+                "{}",
+                h.dummy
+            );
+            assert!(!h.needs_rehash(&h.dummy), "{}", h.dummy);
+            let real = h.hash_blocking("pw").expect("hash");
+            assert_eq!(
+                real.rsplit('$').next().map(str::len),
+                h.dummy.rsplit('$').next().map(str::len),
+                "the dummy digest is as long as a real one, so verifying costs the same"
+            );
+        }
+    }
+
+    #[test]
+    fn only_hashes_made_otherwise_need_a_rehash() {
+        let h = PasswordHasher::with_params(16, 2, 1).expect("valid");
+        let current = h.hash_blocking("pw").expect("hash");
+        assert!(!h.needs_rehash(&current));
+        let other = |m, t, p| {
+            PasswordHasher::with_params(m, t, p)
+                .expect("valid")
+                .hash_blocking("pw")
+                .expect("hash")
+        };
+        for (what, phc) in [
+            ("memory", other(8, 2, 1)),
+            ("iterations", other(16, 1, 1)),
+            ("lanes", other(16, 2, 2)),
+            ("stronger", other(32, 3, 1)),
+            ("algorithm", current.replacen("$argon2id$", "$argon2i$", 1)),
+            ("version", current.replacen("$v=19$", "$v=16$", 1)),
+            ("malformed", "not-a-hash".to_owned()),
+        ] {
+            assert!(h.needs_rehash(&phc), "{what}: {phc}");
+        }
+        let argon2i = Argon2::new(Algorithm::Argon2i, Version::V0x13, h.params.clone())
+            .hash_password(b"pw", &SaltString::generate(&mut OsRng))
+            .expect("hash")
+            .to_string();
+        assert!(
+            h.verify_blocking("pw", &argon2i),
+            "old algorithms still verify"
+        );
+        assert!(h.needs_rehash(&argon2i));
+    }
+
+    /// Deliberately a timing test: an unknown user must not answer faster
+    /// than a wrong password. Argon2 at the OWASP parameters is the work
+    /// compared; the two kinds of login are interleaved (alternating which
+    /// goes first) and their medians compared, so a change of machine load
+    /// reaches both alike and stray slow runs do not count.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_unknown_user_takes_as_long_as_a_wrong_password_at_owasp_parameters() {
+        use crate::permission::PermissionSet;
+        use crate::store::MemoryUserStore;
+        use std::time::{Duration, Instant};
+
+        const RUNS: usize = 50;
+        let h = PasswordHasher::owasp().with_max_concurrent(1);
+        let store = MemoryUserStore::new(h.clone());
+        store
+            .add_user("ann", "ann-password", PermissionSet::base(), ["reader"])
+            .expect("add");
+        let time = async |username: &str| {
+            let start = Instant::now();
+            let user = h
+                .check_login(&store, username, "wrong-password")
+                .await
+                .expect("no store error");
+            let took = start.elapsed();
+            assert!(user.is_none(), "{username}");
+            took
+        };
+        time("nobody").await;
+        time("ann").await;
+        let (mut unknown, mut wrong) = (Vec::with_capacity(RUNS), Vec::with_capacity(RUNS));
+        for i in 0..RUNS {
+            if i % 2 == 0 {
+                unknown.push(time("nobody").await);
+                wrong.push(time("ann").await);
+            } else {
+                wrong.push(time("ann").await);
+                unknown.push(time("nobody").await);
+            }
+        }
+        let median = |mut v: Vec<Duration>| {
+            v.sort();
+            v[v.len() / 2].as_secs_f64()
+        };
+        let (unknown, wrong) = (median(unknown), median(wrong));
+        assert!(
+            (unknown - wrong).abs() <= 0.2 * wrong,
+            "median of {RUNS}: unknown user {:.2} ms, wrong password {:.2} ms",
+            unknown * 1e3,
+            wrong * 1e3
+        );
+    }
+}
+
+#[cfg(test)]
+mod rehash_tests {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::permission::PermissionSet;
+    use crate::store::MemoryUserStore;
+
+    /// What hashes were made with before the parameters were raised.
+    fn old() -> PasswordHasher {
+        PasswordHasher::with_params(8, 1, 1).expect("valid")
+    }
+
+    /// The parameters now.
+    fn current() -> PasswordHasher {
+        PasswordHasher::with_params(16, 2, 1).expect("valid")
+    }
+
+    async fn stored_hash(store: &MemoryUserStore) -> String {
+        store
+            .find_by_username("ann")
+            .await
+            .expect("store call")
+            .expect("ann")
+            .password_hash
+    }
+
+    fn store_with_ann(hasher: PasswordHasher) -> MemoryUserStore {
+        let store = MemoryUserStore::new(hasher);
+        store
+            .add_user("ann", "ann-password", PermissionSet::base(), ["reader"])
+            .expect("add");
+        store
+    }
+
+    #[tokio::test]
+    async fn a_login_with_a_hash_of_old_parameters_stores_one_of_the_current_ones() {
+        let store = store_with_ann(old());
+        let before = stored_hash(&store).await;
+        let h = current();
+        assert!(h.needs_rehash(&before));
+        let ann = h
+            .check_login(&store, "ann", "ann-password")
+            .await
+            .expect("no error")
+            .expect("logs in");
+        let after = stored_hash(&store).await;
+        assert_ne!(after, before);
+        assert!(!h.needs_rehash(&after), "{after}");
+        assert!(after.starts_with("$argon2id$v=19$m=16,t=2,p=1$"), "{after}");
+        assert_eq!(ann.password_hash, after);
+        assert!(h.verify_blocking("ann-password", &after));
+        assert!(
+            h.check_login(&store, "ann", "ann-password")
+                .await
+                .expect("no error")
+                .is_some(),
+            "the new hash logs in"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_login_with_a_hash_of_the_current_parameters_leaves_it_alone() {
+        let h = current();
+        let store = store_with_ann(h.clone());
+        let before = stored_hash(&store).await;
+        for _ in 0..2 {
+            h.check_login(&store, "ann", "ann-password")
+                .await
+                .expect("no error")
+                .expect("logs in");
+        }
+        assert_eq!(stored_hash(&store).await, before);
+    }
+
+    #[tokio::test]
+    async fn a_failed_or_disabled_login_never_rewrites_the_hash() {
+        let h = current();
+        let store = store_with_ann(old());
+        let before = stored_hash(&store).await;
+        let refused = h
+            .check_login(&store, "ann", "wrong-password")
+            .await
+            .expect("no error");
+        assert!(refused.is_none());
+        store.set_enabled("ann", false).await.expect("disable");
+        let disabled = h
+            .check_login(&store, "ann", "ann-password")
+            .await
+            .expect("no error");
+        assert!(disabled.is_none());
+        assert_eq!(stored_hash(&store).await, before);
+    }
+
+    /// A store that reads but cannot write (the trait's default writes).
+    struct ReadOnly(Mutex<HashMap<String, UserRecord>>);
+
+    #[async_trait]
+    impl UserStore for ReadOnly {
+        async fn find_by_username(&self, username: &str) -> AuthResult<Option<UserRecord>> {
+            Ok(self.0.lock().expect("lock").get(username).cloned())
+        }
+
+        async fn find_by_id(&self, id: &str) -> AuthResult<Option<UserRecord>> {
+            Ok(self
+                .0
+                .lock()
+                .expect("lock")
+                .values()
+                .find(|u| u.id == id)
+                .cloned())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_store_that_cannot_take_the_new_hash_still_logs_the_user_in() {
+        let memory = store_with_ann(old());
+        let ann = memory
+            .find_by_username("ann")
+            .await
+            .expect("ok")
+            .expect("ann");
+        let before = ann.password_hash.clone();
+        let store = ReadOnly(Mutex::new(HashMap::from([("ann".to_owned(), ann)])));
+        let user = current()
+            .check_login(&store, "ann", "ann-password")
+            .await
+            .expect("the failed upgrade is not the login's failure")
+            .expect("logs in");
+        assert_eq!(user.password_hash, before);
+    }
+
+    #[tokio::test]
+    async fn an_upgrade_never_undoes_a_password_change_made_meanwhile() {
+        let store = store_with_ann(old());
+        let before = stored_hash(&store).await;
+        let changed = current().hash_blocking("new-password").expect("hash");
+        store
+            .set_password_hash("ann", changed.clone())
+            .await
+            .expect("changed");
+        assert!(
+            !store
+                .replace_password_hash("ann", &before, "$upgrade".into())
+                .await
+                .expect("store call"),
+            "the hash the login verified is gone"
+        );
+        assert_eq!(stored_hash(&store).await, changed);
     }
 }

@@ -315,8 +315,10 @@ impl TokenService {
         self
     }
 
-    /// The hasher for the dummy verification of unknown users; give it the
-    /// parameters the store's hashes use.
+    /// The hasher of logins (default [`PasswordHasher::owasp`]): unknown
+    /// users are verified against its dummy hash, and a stored hash made
+    /// with other parameters is replaced at the user's next login by one
+    /// made with its. Give it the hasher new users' hashes are made with.
     #[must_use]
     pub fn with_hasher(mut self, hasher: PasswordHasher) -> Self {
         self.hasher = hasher;
@@ -358,7 +360,9 @@ impl TokenService {
     ///
     /// An unknown user costs the same time as a wrong password; failures are
     /// throttled per account and per (account, `client_addr`) (see
-    /// [`LoginThrottle`]).
+    /// [`LoginThrottle`]). A stored hash made with other parameters than the
+    /// hasher's ([`with_hasher`](Self::with_hasher)) is replaced by a new one
+    /// once the password is verified.
     pub async fn login(
         &self,
         username: &str,
@@ -370,17 +374,11 @@ impl TokenService {
         let ok = self
             .throttle
             .guard(username, client_addr, now, async {
-                let user = self.users.find_by_username(username).await?;
-                let ok = self
+                found = self
                     .hasher
-                    .verify(
-                        password.to_owned(),
-                        user.as_ref().map(|u| u.password_hash.clone()),
-                    )
+                    .check_login(&*self.users, username, password)
                     .await?;
-                let ok = ok && user.as_ref().is_some_and(|u| u.enabled);
-                found = user;
-                Ok(ok)
+                Ok(found.is_some())
             })
             .await?;
         match found {

@@ -70,6 +70,29 @@ pub trait UserStore: Send + Sync + 'static {
             "this user store is read-only".into(),
         ))
     }
+
+    /// Replaces a user's password hash only while it is still `current`:
+    /// how a login upgrades a hash made with old parameters without undoing
+    /// a password change made meanwhile. `Ok(false)` when there is no such
+    /// user or their hash is no longer `current`.
+    ///
+    /// The default reads the user, then calls
+    /// [`set_password_hash`](Self::set_password_hash): a change landing
+    /// between the two is lost. Stores that can compare and replace in one
+    /// step (under a lock, in one `UPDATE ... WHERE`) should.
+    async fn replace_password_hash(
+        &self,
+        username: &str,
+        current: &str,
+        phc: String,
+    ) -> AuthResult<bool> {
+        match self.find_by_username(username).await? {
+            Some(user) if user.password_hash == current => {
+                self.set_password_hash(username, phc).await
+            }
+            _ => Ok(false),
+        }
+    }
 }
 
 /// A user store in memory, for tests, examples and small fixed user lists.
@@ -162,6 +185,20 @@ impl UserStore for MemoryUserStore {
         let mut users = self.write()?;
         Ok(users
             .get_mut(username)
+            .map(|u| u.password_hash = phc)
+            .is_some())
+    }
+
+    async fn replace_password_hash(
+        &self,
+        username: &str,
+        current: &str,
+        phc: String,
+    ) -> AuthResult<bool> {
+        let mut users = self.write()?;
+        Ok(users
+            .get_mut(username)
+            .filter(|u| u.password_hash == current)
             .map(|u| u.password_hash = phc)
             .is_some())
     }

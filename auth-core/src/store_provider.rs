@@ -41,7 +41,7 @@ use crate::password::PasswordHasher;
 use crate::permission::PermissionSet;
 use crate::provider::{AuthProvider, ClientData};
 use crate::session::TokenService;
-use crate::store::UserRecord;
+use crate::store::{UserRecord, UserStore};
 
 /// The username of the seeded administrator.
 pub const ADMIN_USERNAME: &str = "admin";
@@ -240,7 +240,9 @@ impl std::fmt::Debug for AdminSeed {
 ///
 /// - Logging in: [`LoginPackage`]. An unknown user, a wrong password and a
 ///   disabled user get the same [`ManageError::Unauthenticated`], after the
-///   same work (a dummy hash is verified for an unknown user).
+///   same work (a dummy hash is verified for an unknown user). A stored
+///   hash made with other parameters than the provider's hasher is
+///   replaced by a new one at the user's next successful login.
 /// - Creating: [`CreateUserPackage`]; permissions default to
 ///   [`PermissionSet::base`] ([`with_default_permissions`](Self::with_default_permissions)).
 /// - Self-registration ([`RegisterPackage`]) is **off** by default; while
@@ -499,17 +501,14 @@ impl AuthProvider for StoreProvider {
     }
 
     async fn authenticate(&self, package: LoginPackage) -> ManageResult<ClientData> {
-        let user = self.store.find_by_username(&package.username).await?;
-        let ok = self
+        let store: &dyn UserStore = &*self.store;
+        match self
             .hasher
-            .verify(
-                package.password,
-                user.as_ref().map(|u| u.password_hash.clone()),
-            )
-            .await?;
-        match user {
-            Some(user) if ok && user.enabled => Ok(client_of(&user)),
-            _ => Err(ManageError::Unauthenticated),
+            .check_login(store, &package.username, &package.password)
+            .await?
+        {
+            Some(user) => Ok(client_of(&user)),
+            None => Err(ManageError::Unauthenticated),
         }
     }
 
@@ -737,6 +736,34 @@ mod tests {
         assert_eq!(wrong, ManageError::Unauthenticated);
         assert_eq!(unknown, wrong);
         assert_eq!(disabled, wrong);
+    }
+
+    #[tokio::test]
+    async fn a_login_upgrades_a_hash_of_old_parameters_once() {
+        let old = PasswordHasher::fast_insecure_for_tests();
+        let current = PasswordHasher::with_params(16, 2, 1).expect("valid");
+        let store = Arc::new(MemoryUserStore::new(old.clone()));
+        with_ann(&StoreProvider::new(store.clone(), old)).await;
+        let p = StoreProvider::new(store.clone(), current.clone());
+        let hash = async || {
+            store
+                .find_by_username("ann")
+                .await
+                .expect("store call")
+                .expect("ann")
+                .password_hash
+        };
+        assert!(current.needs_rehash(&hash().await));
+        let login = json!({"username": "ann", "password": "ann-password"});
+        DynProvider::authenticate(&p, login.clone())
+            .await
+            .expect("logs in");
+        let upgraded = hash().await;
+        assert!(!current.needs_rehash(&upgraded), "{upgraded}");
+        DynProvider::authenticate(&p, login)
+            .await
+            .expect("logs in with the new hash");
+        assert_eq!(hash().await, upgraded, "a current hash is not rewritten");
     }
 
     #[tokio::test]

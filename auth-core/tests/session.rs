@@ -505,3 +505,39 @@ fn changing_the_password_ends_old_tokens_and_only_the_new_password_logs_in() {
             .expect("new password");
     assert!(f.access(fresh.access.expose()).expect("valid").is_some());
 }
+
+#[test]
+fn a_login_upgrades_a_hash_of_old_parameters_once() {
+    let old = PasswordHasher::fast_insecure_for_tests();
+    let current = PasswordHasher::with_params(16, 2, 1).expect("valid");
+    let users = Arc::new(MemoryUserStore::new(old));
+    users
+        .add_user("alice", "wonderland", PermissionSet::base(), ["reader"])
+        .expect("user");
+    let keys = Arc::new(KeySet::single(
+        JwtKey::hmac(Algorithm::HS256, &[3u8; 32]).expect("key"),
+    ));
+    let issuer = TokenIssuer::new(keys, None).expect("issuer");
+    let service = TokenService::new(issuer, users.clone()).with_hasher(current.clone());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let hash = || {
+        rt.block_on(users.find_by_username("alice"))
+            .expect("store call")
+            .expect("alice")
+            .password_hash
+    };
+    let before = hash();
+    assert!(current.needs_rehash(&before));
+    rt.block_on(service.login("alice", "wonderland", "127.0.0.1"))
+        .expect("login");
+    let upgraded = hash();
+    assert!(
+        upgraded.starts_with("$argon2id$v=19$m=16,t=2,p=1$"),
+        "{upgraded}"
+    );
+    rt.block_on(service.login("alice", "wonderland", "127.0.0.1"))
+        .expect("login with the new hash");
+    assert_eq!(hash(), upgraded, "a current hash is not rewritten");
+}

@@ -384,6 +384,26 @@ macro_rules! impl_sql_store {
                 .map_err(error::auth)?;
                 Ok(done.rows_affected() > 0)
             }
+
+            async fn replace_password_hash(
+                &self,
+                username: &str,
+                current: &str,
+                phc: String,
+            ) -> AuthResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE users SET password_hash = $1, updated_at = $2 \
+                     WHERE username = $3 AND password_hash = $4",
+                )
+                .bind(phc)
+                .bind(now_secs())
+                .bind(username)
+                .bind(current)
+                .execute(&self.pool)
+                .await
+                .map_err(error::auth)?;
+                Ok(done.rows_affected() > 0)
+            }
         }
 
         #[async_trait::async_trait]

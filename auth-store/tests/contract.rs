@@ -210,6 +210,36 @@ async fn set_enabled_and_password_hash_change_the_user<S: Backend>(s: S) {
     );
 }
 
+async fn replace_password_hash_replaces_only_the_hash_it_was_given<S: Backend>(s: S) {
+    async fn hash<S: Backend>(s: &S) -> String {
+        s.find_by_username("alice")
+            .await
+            .expect("store call")
+            .expect("alice")
+            .password_hash
+    }
+    s.create_user(new_user("alice", &[])).await.expect("create");
+    let first = hash(&s).await;
+    assert!(
+        !s.replace_password_hash("alice", "$not-the-current-one", "$lost".into())
+            .await
+            .expect("store call"),
+        "a hash changed meanwhile is not replaced"
+    );
+    assert_eq!(hash(&s).await, first);
+    assert!(
+        s.replace_password_hash("alice", &first, "$upgraded".into())
+            .await
+            .expect("store call")
+    );
+    assert_eq!(hash(&s).await, "$upgraded");
+    assert!(
+        !s.replace_password_hash("ghost", &first, "$x".into())
+            .await
+            .expect("store call")
+    );
+}
+
 async fn list_users_pages_in_username_order<S: Backend>(s: S) {
     for name in ["dave", "alice", "carol", "bob", "erin"] {
         s.create_user(new_user(name, &[])).await.expect("create");
@@ -807,6 +837,7 @@ contract!(
     unknown_user_is_none_or_not_found,
     empty_username_is_invalid,
     set_enabled_and_password_hash_change_the_user,
+    replace_password_hash_replaces_only_the_hash_it_was_given,
     list_users_pages_in_username_order,
     list_users_filters_by_text_role_and_enabled,
     update_user_replaces_only_the_given_fields,

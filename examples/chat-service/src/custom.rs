@@ -1,7 +1,16 @@
 //! The example's custom handler: delegates a bearer token to an outside
 //! identity provider's `GET {server_url}/validate-token`.
+//!
+//! The provider is trusted to say who a token belongs to, not to behave:
+//! its answer is read up to [`MAX_BODY_BYTES`], and at most
+//! `max_concurrent` validations are out at once. A provider that answers
+//! more, or a burst that finds every slot taken, gets the request a 503
+//! (`AuthError::Unavailable`) at once, never a principal and never a wait:
+//! the fault is the provider's or the load's, not the caller's credential,
+//! and an operator should see it as an outage rather than as bad tokens.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::{
@@ -10,9 +19,15 @@ use auth_core::{
 };
 use secrecy::ExposeSecret;
 use serde::Deserialize;
+use tokio::sync::Semaphore;
 
 /// The longest a call to the identity provider may take, in seconds.
 const MAX_TIMEOUT_SECS: u64 = 30;
+/// The largest answer read from the identity provider, in bytes (64 KiB);
+/// a longer one is refused with 503 without reading the rest.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The most `max_concurrent` may be.
+const MAX_CONCURRENT_LIMIT: usize = 1024;
 
 /// Delegate bearer tokens that no built-in handler accepts to an identity
 /// provider: `GET {server_url}/validate-token` with the same bearer.
@@ -30,10 +45,18 @@ pub struct CustomAuthHandlerConfig {
     /// Seconds to wait for the identity provider before denying (1 to 30).
     #[serde(default = "default_timeout")]
     pub timeout_secs: u64,
+    /// How many validations may wait on the identity provider at once (1 to
+    /// 1024); a request finding them all taken is answered 503 at once.
+    #[serde(default = "default_max_concurrent")]
+    pub max_concurrent: usize,
 }
 
 fn default_timeout() -> u64 {
     5
+}
+
+fn default_max_concurrent() -> usize {
+    32
 }
 
 /// The handler [`CustomAuthHandlerConfig`] builds.
@@ -42,6 +65,7 @@ fn default_timeout() -> u64 {
 pub struct CustomAuthHandler {
     validate_url: String,
     client: reqwest::Client,
+    slots: Arc<Semaphore>,
 }
 
 impl FromConfig<CustomAuthHandlerConfig> for CustomAuthHandler {
@@ -58,6 +82,11 @@ impl FromConfig<CustomAuthHandlerConfig> for CustomAuthHandler {
                 "timeout_secs must be between 1 and {MAX_TIMEOUT_SECS}"
             )));
         }
+        if !(1..=MAX_CONCURRENT_LIMIT).contains(&config.max_concurrent) {
+            return Err(AuthError::Misconfigured(format!(
+                "max_concurrent must be between 1 and {MAX_CONCURRENT_LIMIT}"
+            )));
+        }
         let timeout = Duration::from_secs(config.timeout_secs);
         let client = reqwest::Client::builder()
             .timeout(timeout)
@@ -68,8 +97,38 @@ impl FromConfig<CustomAuthHandlerConfig> for CustomAuthHandler {
         Ok(Self {
             validate_url: format!("{base}/validate-token"),
             client,
+            slots: Arc::new(Semaphore::new(config.max_concurrent)),
         })
     }
+}
+
+/// Reads `resp`'s body, refusing it as soon as it passes [`MAX_BODY_BYTES`]
+/// (by its `Content-Length`, or while reading it).
+async fn read_capped(mut resp: reqwest::Response) -> AuthResult<Vec<u8>> {
+    let too_long = || {
+        tracing::warn!(
+            limit = MAX_BODY_BYTES,
+            "the identity provider's answer is too long: refused"
+        );
+        AuthError::Unavailable("identity provider".into())
+    };
+    if resp
+        .content_length()
+        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+    {
+        return Err(too_long());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| {
+        tracing::warn!(error = %e.without_url(), "the identity provider's answer broke off");
+        AuthError::Unavailable("identity provider".into())
+    })? {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(too_long());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// What the identity provider answers for a valid token.
@@ -98,6 +157,14 @@ impl AuthHandler for CustomAuthHandler {
         let Credential::Bearer(token) = credential else {
             return Ok(None);
         };
+        // Held until the answer is read: a slow provider cannot gather an
+        // unbounded crowd of waiting requests.
+        let Ok(_slot) = self.slots.try_acquire() else {
+            tracing::warn!(
+                "every slot for the identity provider is taken: refused (raise max_concurrent?)"
+            );
+            return Err(AuthError::Unavailable("identity provider busy".into()));
+        };
         let resp = self
             .client
             .get(&self.validate_url)
@@ -111,9 +178,7 @@ impl AuthHandler for CustomAuthHandler {
         if resp.status() != reqwest::StatusCode::OK {
             return Err(AuthError::InvalidCredentials);
         }
-        let body: Validated = resp
-            .json()
-            .await
+        let body: Validated = serde_json::from_slice(&read_capped(resp).await?)
             .map_err(|_| AuthError::InvalidCredentials)?;
         if body.username.is_empty() {
             return Err(AuthError::InvalidCredentials);

@@ -6,6 +6,7 @@
 
 pub mod chat;
 pub mod custom;
+pub mod loopback;
 
 use std::error::Error;
 use std::net::{IpAddr, SocketAddr};
@@ -81,6 +82,9 @@ impl OpenChannels {
 }
 
 /// Refuses to serve an open channel on anything but a loopback address.
+///
+/// Web pages in a local browser can still reach loopback; [`build`] keeps
+/// them out of an open service with [`loopback::LoopbackOnly`].
 pub fn check_bind(bind: &str, open: OpenChannels) -> Result<(), String> {
     if !open.any() {
         return Ok(());
@@ -262,5 +266,6 @@ pub async fn build(config: Config) -> Result<impl Endpoint + use<>, Box<dyn Erro
         .at("/ws/:user_id", get(chat::websocket))
         .nest("/", root)
         .data(auth)
+        .with_if(open.any(), loopback::LoopbackOnly)
         .with(RequestLog::new().trusted_proxies(config.trusted_proxies)))
 }

@@ -323,6 +323,164 @@ async fn with_no_keys_it_is_open_on_loopback() {
     assert_eq!(last["user_id"], "dave");
 }
 
+impl Service {
+    fn port(&self) -> &str {
+        self.base.rsplit(':').next().expect("a port")
+    }
+
+    /// `method path` with these extra headers; the status and JSON body.
+    async fn with_headers(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        bearer: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> (u16, Value) {
+        let mut req = http().request(method.clone(), self.url(path));
+        if method == reqwest::Method::POST {
+            req = req.json(&json!({"text": "hi"}));
+        }
+        if let Some(b) = bearer {
+            req = req.bearer_auth(b);
+        }
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Opens `/ws` with this `Origin`; the refusal status when refused.
+    async fn ws_from(&self, origin: &str, token: Option<&str>) -> Result<(), u16> {
+        use tungstenite::client::IntoClientRequest as _;
+        let query = token.map(|t| format!("?token={t}")).unwrap_or_default();
+        let mut request = format!("ws://{}/ws{query}", self.base)
+            .into_client_request()
+            .expect("request");
+        request
+            .headers_mut()
+            .insert("origin", origin.parse().expect("header value"));
+        match tokio_tungstenite::connect_async(request).await {
+            Ok(_) => Ok(()),
+            Err(tungstenite::Error::Http(resp)) => Err(resp.status().as_u16()),
+            Err(e) => panic!("websocket error: {e}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn open_mode_refuses_a_host_that_is_not_loopback() {
+    let svc = start(&[("CCAT_ADMIN_PASSWORD", ADMIN_PASSWORD)]).await;
+    let port = svc.port().to_owned();
+    let invalid: Value = serde_json::from_str(INVALID).expect("json");
+    for host in [
+        "evil.example".to_owned(),
+        format!("evil.example:{port}"),
+        format!("localhost.evil.example:{port}"),
+        format!("127.0.0.1.nip.io:{port}"),
+    ] {
+        for method in [reqwest::Method::GET, reqwest::Method::POST] {
+            let path = if method == reqwest::Method::GET {
+                "/"
+            } else {
+                "/message"
+            };
+            let (status, body) = svc
+                .with_headers(method.clone(), path, None, &[("host", &host)])
+                .await;
+            assert_eq!(status, 403, "{method} Host: {host}");
+            assert_eq!(body, invalid, "{method} Host: {host}");
+        }
+    }
+    for host in [
+        format!("localhost:{port}"),
+        format!("127.0.0.1:{port}"),
+        format!("[::1]:{port}"),
+        "localhost".to_owned(),
+    ] {
+        let (status, body) = svc
+            .with_headers(reqwest::Method::GET, "/", None, &[("host", &host)])
+            .await;
+        assert_eq!(status, 200, "Host: {host}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn open_mode_refuses_a_cross_site_origin_on_unsafe_requests_and_websockets() {
+    let svc = start(&[("CCAT_ADMIN_PASSWORD", ADMIN_PASSWORD)]).await;
+    let local = format!("http://localhost:{}", svc.port());
+    let invalid: Value = serde_json::from_str(INVALID).expect("json");
+    for origin in [
+        "http://evil.example",
+        "null",
+        "http://localhost.evil.example",
+    ] {
+        for method in [
+            reqwest::Method::POST,
+            reqwest::Method::PUT,
+            reqwest::Method::PATCH,
+            reqwest::Method::DELETE,
+        ] {
+            let (status, body) = svc
+                .with_headers(method.clone(), "/message", None, &[("origin", origin)])
+                .await;
+            assert_eq!(status, 403, "{method} Origin: {origin}");
+            assert_eq!(body, invalid, "{method} Origin: {origin}");
+        }
+        assert_eq!(
+            svc.ws_from(origin, None).await,
+            Err(403),
+            "WebSocket Origin: {origin}"
+        );
+        let (status, _) = svc
+            .with_headers(reqwest::Method::GET, "/", None, &[("origin", origin)])
+            .await;
+        assert_eq!(status, 200, "a safe GET is not refused for its Origin");
+    }
+    let (status, body) = svc
+        .with_headers(
+            reqwest::Method::POST,
+            "/message",
+            None,
+            &[("origin", &local)],
+        )
+        .await;
+    assert_eq!(status, 200, "a loopback Origin: {body}");
+    let (status, body) = svc
+        .with_headers(reqwest::Method::POST, "/message", None, &[])
+        .await;
+    assert_eq!(status, 200, "no Origin (not a browser): {body}");
+    assert_eq!(svc.ws_from(&local, None).await, Ok(()));
+}
+
+#[tokio::test]
+async fn with_both_keys_set_host_and_origin_are_left_to_the_keys() {
+    let svc = locked().await;
+    let (status, body) = svc
+        .with_headers(
+            reqwest::Method::GET,
+            "/",
+            Some(HTTP_KEY),
+            &[("host", "evil.example")],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = svc
+        .with_headers(
+            reqwest::Method::POST,
+            "/message",
+            Some(HTTP_KEY),
+            &[("origin", "http://evil.example")],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        svc.ws_from("http://evil.example", Some(WS_KEY)).await,
+        Ok(())
+    );
+}
+
 #[test]
 fn without_keys_it_refuses_to_bind_beyond_loopback() {
     let data = TempDir::new();
@@ -381,6 +539,145 @@ async fn a_generated_admin_password_is_printed_once_and_works() {
     }
     let jwt = svc.login("admin", &password).await;
     assert!(!jwt.is_empty());
+}
+
+#[tokio::test]
+async fn a_generated_admin_password_never_reaches_the_log_and_can_be_rotated() {
+    const NEW_PASSWORD: &str = "the-rotated-admin-password";
+    const RESET_PASSWORD: &str = "the-admin-password-set-by-the-key";
+    let data = TempDir::new();
+    let log_path = data.0.join("service.log");
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let port = free_port();
+    let mut cmd = command(&[("CCAT_API_KEY", HTTP_KEY), ("NO_COLOR", "1")], &data);
+    // Everything our crates log, whichever stream it goes to: the tracing
+    // output (stdout) in the file, stderr read line by line.
+    cmd.env(
+        "RUST_LOG",
+        "info,auth_core=trace,auth_poem=trace,auth_store=trace,chat_service=trace",
+    );
+    let mut child = cmd
+        .args(["--bind", &format!("127.0.0.1:{port}")])
+        .stdout(log)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let svc = Service {
+        child,
+        base: format!("127.0.0.1:{port}"),
+        _data: data,
+    };
+    let mut stderr_lines = Vec::new();
+    let mut password = None;
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(30)) {
+        let found = line
+            .split("with the generated password: ")
+            .nth(1)
+            .map(|p| p.trim().to_owned());
+        stderr_lines.push(line);
+        if found.is_some() {
+            password = found;
+            break;
+        }
+    }
+    let password = password.expect("the generated password is printed");
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(&svc.base).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Use it, then rotate it as the README says: PATCH /users/me.
+    let jwt = svc.login("admin", &password).await;
+    let (status, body) = send(
+        &svc,
+        reqwest::Method::PATCH,
+        "/users/me",
+        &jwt,
+        Some(json!({"current_password": password, "password": NEW_PASSWORD})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = svc
+        .post(
+            "/auth/token",
+            None,
+            json!({"username": "admin", "password": password}),
+        )
+        .await;
+    assert!(
+        status == 401 || status == 403,
+        "the old password is gone: {status}"
+    );
+    svc.login("admin", NEW_PASSWORD).await;
+
+    // Or, lost: whoever holds USERS:EDIT (here the HTTP key) sets it.
+    let (status, list) = send(
+        &svc,
+        reqwest::Method::GET,
+        "/users?username=admin",
+        HTTP_KEY,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{list}");
+    let id = list["users"]
+        .as_array()
+        .and_then(|users| users.iter().find(|u| u["username"] == "admin"))
+        .and_then(|admin| admin["client_id"].as_str())
+        .expect("the admin's id")
+        .to_owned();
+    let (status, body) = send(
+        &svc,
+        reqwest::Method::PUT,
+        &format!("/users/{id}"),
+        HTTP_KEY,
+        Some(json!({"password": RESET_PASSWORD})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    svc.login("admin", RESET_PASSWORD).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let printed = |l: &str| l.starts_with("poem-auth: ") && l.contains(&password);
+    stderr_lines.extend(rx.try_iter());
+    assert_eq!(
+        stderr_lines.iter().filter(|l| printed(l)).count(),
+        1,
+        "printed once on stderr"
+    );
+    let log = std::fs::read_to_string(&log_path).expect("log");
+    assert!(
+        log.contains("auth_poem::request") && log.contains("status=200"),
+        "the request log was captured:\n{log}"
+    );
+    for line in log.lines().chain(
+        stderr_lines
+            .iter()
+            .map(String::as_str)
+            .filter(|l| !printed(l)),
+    ) {
+        for secret in [
+            password.as_str(),
+            NEW_PASSWORD,
+            RESET_PASSWORD,
+            jwt.as_str(),
+        ] {
+            assert!(!line.contains(secret), "a password reached the log: {line}");
+        }
+    }
 }
 
 #[tokio::test]
