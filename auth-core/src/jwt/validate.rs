@@ -499,8 +499,8 @@ impl JwtValidator {
         }
         if let Some(want) = &v.typ {
             let got = header.typ.as_deref().ok_or(JwtRejection::BadType)?;
-            let got = strip_prefix_ci(got, "application/");
-            let want = strip_prefix_ci(want, "application/");
+            let got = strip_prefix_ci(got, "application/").unwrap_or(got);
+            let want = strip_prefix_ci(want, "application/").unwrap_or(want);
             if !got.eq_ignore_ascii_case(want) {
                 return Err(JwtRejection::BadType);
             }
@@ -644,11 +644,11 @@ impl Times {
     }
 }
 
-fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> &'a str {
-    match s.get(..prefix.len()) {
-        Some(head) if head.eq_ignore_ascii_case(prefix) => &s[prefix.len()..],
-        _ => s,
-    }
+/// `s` without `prefix`, compared ASCII case-insensitively; `None` when `s`
+/// does not start with it. It never splits a character, whatever `s` holds.
+pub(crate) fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let (head, rest) = s.split_at_checked(prefix.len())?;
+    head.eq_ignore_ascii_case(prefix).then_some(rest)
 }
 
 fn b64(segment: &str, what: &'static str) -> Result<Vec<u8>, JwtRejection> {

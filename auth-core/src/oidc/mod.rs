@@ -546,3 +546,65 @@ impl AuthHandler for OidcHandler {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::jwt::ManualClock;
+
+    const NOW: i64 = 1_750_000_000;
+    const ISSUER: &str = "https://idp.example";
+
+    /// Answers each URL with its document; any other URL is a 404.
+    struct Documents(HashMap<String, Value>);
+
+    #[async_trait]
+    impl Fetcher for Documents {
+        async fn get(&self, url: &str, _timeout: Duration) -> Result<Fetched, FetchError> {
+            let doc = self.0.get(url).ok_or(FetchError::Status(404))?;
+            Ok(Fetched {
+                body: serde_json::to_vec(doc).map_err(|e| FetchError::Invalid(e.to_string()))?,
+                cache_control: None,
+            })
+        }
+    }
+
+    fn handler(jwks_uri: &str, jwks: Value) -> OidcHandler {
+        let docs = HashMap::from([
+            (
+                format!("{ISSUER}/.well-known/openid-configuration"),
+                json!({"issuer": ISSUER, "jwks_uri": jwks_uri}),
+            ),
+            (jwks_uri.to_owned(), jwks),
+        ]);
+        OidcHandler::builder()
+            .fetcher(Arc::new(Documents(docs)))
+            .clock(Arc::new(ManualClock::new(NOW)))
+            .issuer(IssuerConfig::discover(ISSUER, "api"))
+            .build()
+            .expect("handler")
+    }
+
+    #[tokio::test]
+    async fn a_discovered_jwks_uri_with_a_multibyte_character_is_refused_not_a_panic() {
+        for uri in [
+            "http://é/jwks",
+            "http://é",
+            "http:/é/jwks",
+            "https:/é",
+            "httpé://idp.example/jwks",
+            "\u{1F600}https://idp.example/jwks",
+            "http://[é]/jwks",
+            "http://é@127.0.0.1/jwks",
+        ] {
+            let handler = handler(uri, json!({"keys": []}));
+            assert_eq!(
+                handler.prefetch().await,
+                Err(FetchError::InsecureUrl(uri.to_owned())),
+                "{uri}"
+            );
+        }
+    }
+}
