@@ -59,6 +59,17 @@ fn raw(header: &Value, claims: &Value, sig: &str) -> String {
     format!("{}.{}.{sig}", enc(header), enc(claims))
 }
 
+/// A token whose header and claims are these very JSON texts, signed by `key`.
+fn sign_text(key: &JwtKey, header: &str, claims: &str) -> String {
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(claims)
+    );
+    let sig = key.sign(input.as_bytes()).expect("signs");
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
+}
+
 fn hs_validator() -> JwtValidator {
     validator(hs256(), Validation::new())
 }
@@ -100,6 +111,87 @@ fn alg_none_in_every_spelling_is_refused() {
             JwtRejection::Malformed(_)
         ));
     }
+}
+
+#[test]
+fn a_token_whose_header_repeats_a_member_is_refused() {
+    // Signed and otherwise valid: a reader keeping the first `alg` sees an
+    // unsigned token, one keeping the last an HS256 one.
+    let v = hs_validator();
+    let claims = r#"{"sub":"alice","iat":1750000000,"exp":1750000600}"#;
+    assert!(
+        v.validate(&sign_text(&hs256(), r#"{"alg":"HS256"}"#, claims))
+            .is_ok()
+    );
+    for header in [
+        r#"{"alg":"none","alg":"HS256"}"#,
+        r#"{"alg":"HS256","alg":"HS256"}"#,
+        r#"{"alg":"HS256","\u0061lg":"HS256"}"#,
+        r#"{"alg":"HS256","typ":"JWT","typ":"JWT"}"#,
+        r#"{"alg":"HS256","kid":null,"kid":null}"#,
+        r#"{"alg":"HS256","x5t":"a","x5t":"b"}"#,
+    ] {
+        let token = sign_text(&hs256(), header, claims);
+        assert_eq!(
+            rejection(&v, &token),
+            JwtRejection::RepeatedName,
+            "{header}"
+        );
+    }
+}
+
+#[test]
+fn a_token_whose_claims_repeat_a_key_is_refused() {
+    let v = validator(hs256(), Validation::new().audience("api"));
+    let header = r#"{"alg":"HS256","typ":"JWT"}"#;
+    let ok = r#"{"sub":"alice","aud":"api","iat":1750000000,"exp":1750000600}"#;
+    assert!(v.validate(&sign_text(&hs256(), header, ok)).is_ok());
+    for claims in [
+        r#"{"sub":"alice","sub":"admin","aud":"api","iat":1750000000,"exp":1750000600}"#,
+        r#"{"sub":"alice","aud":"api","iat":1750000000,"exp":1750000600,"exp":1750000600}"#,
+        r#"{"sub":"alice","aud":"other","aud":"api","iat":1750000000,"exp":1750000600}"#,
+        r#"{"sub":"alice","aud":"api","iat":1750000000,"exp":1750000600,
+            "permissions":{"CONVERSATION":["READ"],"CONVERSATION":["ADMIN"]}}"#,
+    ] {
+        let token = sign_text(&hs256(), header, claims);
+        assert_eq!(
+            rejection(&v, &token),
+            JwtRejection::RepeatedName,
+            "{claims}"
+        );
+    }
+}
+
+#[test]
+fn a_repeated_name_is_the_same_401_as_any_invalid_token_and_never_cached() {
+    let handler = JwtHandler::new(KeySet::single(hs256()), Validation::new())
+        .with_clock(Arc::new(ManualClock::new(NOW)));
+    let header = r#"{"alg":"HS256"}"#;
+    let repeated = sign_text(
+        &hs256(),
+        header,
+        r#"{"sub":"alice","sub":"admin","iat":1750000000,"exp":1750000600}"#,
+    );
+    let mut bad_signature = sign_text(
+        &hs256(),
+        header,
+        r#"{"sub":"alice","iat":1750000000,"exp":1750000600}"#,
+    );
+    bad_signature.push('A');
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    for token in [&repeated, &repeated, &bad_signature] {
+        let outcome = rt
+            .block_on(handler.authorize(&Credential::bearer(token.clone()), &AuthContext::http()));
+        assert_eq!(
+            outcome.expect_err("refused"),
+            AuthError::InvalidCredentials,
+            "{token}"
+        );
+    }
+    let cache = handler.validator().verified_cache().expect("on by default");
+    assert!(cache.is_empty());
 }
 
 #[test]

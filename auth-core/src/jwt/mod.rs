@@ -18,6 +18,7 @@
 
 mod cache;
 mod claims;
+pub(crate) mod json;
 mod key;
 mod validate;
 
