@@ -21,6 +21,7 @@ mod claims;
 pub(crate) mod json;
 mod key;
 mod validate;
+mod weak;
 
 use std::sync::Arc;
 
