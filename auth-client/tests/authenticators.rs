@@ -178,7 +178,11 @@ fn create_user() -> String {
 /// auth-poem with its token service at `/auth`, counting `POST /auth/token`.
 fn poem_auth_app(token_hits: Arc<AtomicUsize>) -> impl Endpoint + 'static {
     let keys = Arc::new(KeySet::single(
-        JwtKey::hmac(Algorithm::HS256, &[7u8; 32]).expect("key"),
+        JwtKey::hmac(
+            Algorithm::HS256,
+            b"an-hmac-secret-for-the-authenticator-tests",
+        )
+        .expect("key"),
     ));
     let hasher = PasswordHasher::fast_insecure_for_tests();
     let users = Arc::new(MemoryUserStore::new(hasher.clone()));

@@ -12,8 +12,6 @@ use crate::handler::AuthHandler;
 use crate::jwt::KeySet;
 use crate::principal::Principal;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
 
@@ -72,7 +70,8 @@ impl BeforeAuth {
     /// `None` when the credential is not a JWT-shaped bearer, is longer than
     /// [`DEFAULT_MAX_TOKEN_LEN`](crate::jwt::DEFAULT_MAX_TOKEN_LEN) (header:
     /// [`DEFAULT_MAX_HEADER_LEN`](crate::jwt::DEFAULT_MAX_HEADER_LEN)), or is
-    /// not base64url JSON objects.
+    /// not base64url JSON objects, or repeats a member name in one of them
+    /// (which the handlers refuse too).
     ///
     /// ```
     /// use auth_core::{AuthContext, BeforeAuth, Credential};
@@ -125,10 +124,10 @@ impl BeforeAuth {
     }
 }
 
-/// One base64url JSON-object segment of a compact JWS.
+/// One base64url JSON-object segment of a compact JWS, read as the
+/// validator reads it: a member name that repeats gives `None`.
 fn decode_segment(segment: &str) -> Option<Map<String, Value>> {
-    let bytes = URL_SAFE_NO_PAD.decode(segment).ok()?;
-    serde_json::from_slice(&bytes).ok()
+    crate::jwt::json::segment(segment).ok()
 }
 
 /// What an after-authentication hook sees and may change.
@@ -235,6 +234,9 @@ where
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
     use super::*;
 
     fn cx(credential: Credential) -> BeforeAuth {
@@ -289,5 +291,18 @@ mod tests {
 
         let huge = format!("{}.{}.c2ln", segment("{}"), "A".repeat(9000));
         assert!(cx(Credential::bearer(huge)).unverified_claims().is_none());
+    }
+    #[test]
+    fn unverified_parts_repeating_a_member_name_are_none() {
+        // What a hook reads is what the handler verifies: a repeated name,
+        // which the handler refuses, gives a hook nothing to route on.
+        let token = format!(
+            "{}.{}.c2ln",
+            segment(r#"{"alg":"RS256","kid":"k1","kid":"k2"}"#),
+            segment(r#"{"sub":"alice","tenant":"t1","tenant":"t2"}"#)
+        );
+        let cx = cx(Credential::bearer(token));
+        assert!(cx.unverified_header().is_none());
+        assert!(cx.unverified_claims().is_none());
     }
 }

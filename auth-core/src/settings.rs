@@ -36,13 +36,25 @@ pub enum SettingsError {
     },
     /// A JWT secret shorter than [`MIN_JWT_SECRET_LEN`].
     #[error(
-        "the JWT secret in {var} is {len} bytes long; it must be at least {MIN_JWT_SECRET_LEN}"
+        "the JWT secret in {var} is {len} bytes long; it must be at least {MIN_JWT_SECRET_LEN} \
+         (e.g. `openssl rand -base64 48`)"
     )]
     ShortJwtSecret {
         /// The variable holding it.
         var: String,
         /// Its length.
         len: usize,
+    },
+    /// A JWT secret long enough but guessable (see [`KeyError::WeakSecret`]).
+    #[error(
+        "the JWT secret in {var} is {reason}, the first an attacker tries: set it to a random \
+         one, e.g. the output of `openssl rand -base64 48`"
+    )]
+    WeakJwtSecret {
+        /// The variable holding it.
+        var: String,
+        /// Why it is guessable.
+        reason: &'static str,
     },
     /// An asymmetric algorithm without a private key file.
     #[error("{alg} signs with a private key: set {var} to the path of a PEM private key")]
@@ -81,7 +93,7 @@ pub enum SettingsError {
 /// |---|---|---|
 /// | `AUTH_API_KEY` | key for HTTP requests | none: HTTP not locked by a key |
 /// | `AUTH_API_KEY_WS` | key for WebSocket upgrades | none |
-/// | `AUTH_JWT_SECRET` | HMAC secret, at least 32 bytes | required unless development mode |
+/// | `AUTH_JWT_SECRET` | HMAC secret, at least 32 random bytes (`openssl rand -base64 48`) | required unless development mode |
 /// | `AUTH_JWT_ALGORITHM` | `HS256` ... `EdDSA` | `HS256` |
 /// | `AUTH_JWT_PRIVATE_KEY_FILE` | PEM private key for RS/PS/ES/EdDSA | |
 /// | `AUTH_JWT_EXPIRE_MINUTES` | access-token lifetime | 1440 |
@@ -288,8 +300,9 @@ impl Settings {
 
     /// The signing and verification keys.
     ///
-    /// HMAC algorithms take the secret, which must be set and at least 32
-    /// bytes, unless development mode is on: then a random 64-byte secret is
+    /// HMAC algorithms take the secret, which must be set, at least 32
+    /// bytes and not guessable (a well-known default such as `secret`, a
+    /// placeholder, a short pattern repeated), unless development mode is on: then a random 64-byte secret is
     /// made (tokens die with the process) and a warning is logged, without
     /// the secret. Other algorithms read the PEM private key file.
     pub fn jwt_keys(&self) -> Result<Arc<KeySet>, SettingsError> {
@@ -319,7 +332,13 @@ impl Settings {
                         len: secret.len(),
                     });
                 }
-                JwtKey::hmac(alg, secret)?
+                JwtKey::hmac(alg, secret).map_err(|e| match e {
+                    KeyError::WeakSecret(reason) => SettingsError::WeakJwtSecret {
+                        var: self.var("JWT_SECRET"),
+                        reason,
+                    },
+                    e => e.into(),
+                })?
             }
             None if self.dev_mode => {
                 tracing::warn!(
@@ -534,6 +553,28 @@ mod tests {
             s.jwt_keys(),
             Err(SettingsError::ShortJwtSecret { len: 9, .. })
         ));
+    }
+
+    #[test]
+    fn a_well_known_or_patterned_jwt_secret_refuses_to_start_naming_the_variable() {
+        let one_character = "x".repeat(48);
+        for weak in [
+            "secretsecretsecretsecretsecretse",
+            "your-256-bit-secret-your-256-bit-secret",
+            "CHANGE_ME_TO_A_LONG_RANDOM_SECRET_VALUE",
+            "meow_jwt_meow_jwt_meow_jwt_meow_jwt",
+            one_character.as_str(),
+        ] {
+            let s = Settings::from_vars("CCAT_", [("CCAT_JWT_SECRET", weak)]).expect("valid");
+            let e = s.jwt_keys().expect_err(weak);
+            assert!(
+                matches!(e, SettingsError::WeakJwtSecret { ref var, .. } if var == "CCAT_JWT_SECRET"),
+                "{weak}: {e:?}"
+            );
+            let msg = e.to_string();
+            assert!(msg.contains("openssl rand"), "{msg}");
+            assert!(!msg.contains(weak), "the message shows the secret: {msg}");
+        }
     }
 
     #[test]

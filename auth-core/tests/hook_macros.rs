@@ -11,7 +11,11 @@ use auth_core::{
 };
 
 fn hs(seed: u8, kid: Option<&str>) -> JwtKey {
-    let key = JwtKey::hmac(Algorithm::HS256, &[seed; 32]).expect("hmac key");
+    let key = JwtKey::hmac(
+        Algorithm::HS256,
+        format!("a-test-hmac-secret-seeded-with-{seed:03}!").as_bytes(),
+    )
+    .expect("hmac key");
     match kid {
         Some(kid) => key.with_kid(kid),
         None => key,

@@ -16,6 +16,8 @@ use serde_json::{Value, json};
 
 const NOW: i64 = 1_750_000_000;
 const SECRET: &[u8] = b"super-secret-hmac-key-material-0123456789";
+/// A 64-byte secret, long enough for every HMAC algorithm.
+const SECRET_64: &[u8] = b"hmac-key-material-long-enough-for-HS512-as-well:7f3a9c0e5b1d2468";
 
 fn pem(name: &str) -> Vec<u8> {
     let path = format!("{}/tests/keys/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -57,6 +59,26 @@ fn enc(v: &Value) -> String {
 /// A token assembled by hand, with any signature text.
 fn raw(header: &Value, claims: &Value, sig: &str) -> String {
     format!("{}.{}.{sig}", enc(header), enc(claims))
+}
+
+/// A token signed with HMAC-SHA256 under `secret`, which no `JwtKey` need
+/// accept.
+fn forge_hs256(secret: &[u8], header: &Value, claims: &Value) -> String {
+    let input = format!("{}.{}", enc(header), enc(claims));
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret);
+    let tag = aws_lc_rs::hmac::sign(&key, input.as_bytes());
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
+}
+
+/// A token whose header and claims are these very JSON texts, signed by `key`.
+fn sign_text(key: &JwtKey, header: &str, claims: &str) -> String {
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(claims)
+    );
+    let sig = key.sign(input.as_bytes()).expect("signs");
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
 }
 
 fn hs_validator() -> JwtValidator {
@@ -103,6 +125,87 @@ fn alg_none_in_every_spelling_is_refused() {
 }
 
 #[test]
+fn a_token_whose_header_repeats_a_member_is_refused() {
+    // Signed and otherwise valid: a reader keeping the first `alg` sees an
+    // unsigned token, one keeping the last an HS256 one.
+    let v = hs_validator();
+    let claims = r#"{"sub":"alice","iat":1750000000,"exp":1750000600}"#;
+    assert!(
+        v.validate(&sign_text(&hs256(), r#"{"alg":"HS256"}"#, claims))
+            .is_ok()
+    );
+    for header in [
+        r#"{"alg":"none","alg":"HS256"}"#,
+        r#"{"alg":"HS256","alg":"HS256"}"#,
+        r#"{"alg":"HS256","\u0061lg":"HS256"}"#,
+        r#"{"alg":"HS256","typ":"JWT","typ":"JWT"}"#,
+        r#"{"alg":"HS256","kid":null,"kid":null}"#,
+        r#"{"alg":"HS256","x5t":"a","x5t":"b"}"#,
+    ] {
+        let token = sign_text(&hs256(), header, claims);
+        assert_eq!(
+            rejection(&v, &token),
+            JwtRejection::RepeatedName,
+            "{header}"
+        );
+    }
+}
+
+#[test]
+fn a_token_whose_claims_repeat_a_key_is_refused() {
+    let v = validator(hs256(), Validation::new().audience("api"));
+    let header = r#"{"alg":"HS256","typ":"JWT"}"#;
+    let ok = r#"{"sub":"alice","aud":"api","iat":1750000000,"exp":1750000600}"#;
+    assert!(v.validate(&sign_text(&hs256(), header, ok)).is_ok());
+    for claims in [
+        r#"{"sub":"alice","sub":"admin","aud":"api","iat":1750000000,"exp":1750000600}"#,
+        r#"{"sub":"alice","aud":"api","iat":1750000000,"exp":1750000600,"exp":1750000600}"#,
+        r#"{"sub":"alice","aud":"other","aud":"api","iat":1750000000,"exp":1750000600}"#,
+        r#"{"sub":"alice","aud":"api","iat":1750000000,"exp":1750000600,
+            "permissions":{"CONVERSATION":["READ"],"CONVERSATION":["ADMIN"]}}"#,
+    ] {
+        let token = sign_text(&hs256(), header, claims);
+        assert_eq!(
+            rejection(&v, &token),
+            JwtRejection::RepeatedName,
+            "{claims}"
+        );
+    }
+}
+
+#[test]
+fn a_repeated_name_is_the_same_401_as_any_invalid_token_and_never_cached() {
+    let handler = JwtHandler::new(KeySet::single(hs256()), Validation::new())
+        .with_clock(Arc::new(ManualClock::new(NOW)));
+    let header = r#"{"alg":"HS256"}"#;
+    let repeated = sign_text(
+        &hs256(),
+        header,
+        r#"{"sub":"alice","sub":"admin","iat":1750000000,"exp":1750000600}"#,
+    );
+    let mut bad_signature = sign_text(
+        &hs256(),
+        header,
+        r#"{"sub":"alice","iat":1750000000,"exp":1750000600}"#,
+    );
+    bad_signature.push('A');
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    for token in [&repeated, &repeated, &bad_signature] {
+        let outcome = rt
+            .block_on(handler.authorize(&Credential::bearer(token.clone()), &AuthContext::http()));
+        assert_eq!(
+            outcome.expect_err("refused"),
+            AuthError::InvalidCredentials,
+            "{token}"
+        );
+    }
+    let cache = handler.validator().verified_cache().expect("on by default");
+    assert!(cache.is_empty());
+}
+
+#[test]
 fn hs256_token_signed_with_the_rsa_public_key_as_hmac_secret_is_refused() {
     // The classic algorithm confusion: the attacker knows the public key and
     // uses its bytes as an HMAC secret.
@@ -134,7 +237,7 @@ fn a_header_naming_another_algorithm_of_the_key_family_is_refused() {
     let token = sign(&rsa(Algorithm::RS512), header("RS512"), claims());
     assert_eq!(rejection(&v, &token), JwtRejection::AlgorithmMismatch);
     // HMAC: an HS512 token for an HS256 key.
-    let hs512 = JwtKey::hmac(Algorithm::HS512, &[SECRET, SECRET].concat()).expect("key");
+    let hs512 = JwtKey::hmac(Algorithm::HS512, SECRET_64).expect("key");
     let token = sign(&hs512, header("HS512"), claims());
     assert_eq!(
         rejection(&hs_validator(), &token),
@@ -163,8 +266,8 @@ fn kid_with_path_or_sql_content_is_only_a_lookup_key() {
     let v = JwtValidator::new(KeySet::single(hs256().with_kid("k1")), Validation::new())
         .with_clock(Arc::new(ManualClock::new(NOW)));
     // The attacks that work where kid reaches a file path or a query: an
-    // empty secret (/dev/null) or one the attacker chose.
-    let empty_secret_forger = JwtKey::hmac(Algorithm::HS256, &[0u8; 32]).expect("key");
+    // empty secret (/dev/null) or one the attacker chose. No key of ours
+    // holds such a secret, so the forger signs with HMAC directly.
     for kid in [
         "../../../../dev/null",
         "/dev/null",
@@ -174,11 +277,7 @@ fn kid_with_path_or_sql_content_is_only_a_lookup_key() {
         "k1/../k1",
         "K1",
     ] {
-        let token = sign(
-            &empty_secret_forger,
-            json!({"alg": "HS256", "kid": kid}),
-            claims(),
-        );
+        let token = forge_hs256(&[0u8; 32], &json!({"alg": "HS256", "kid": kid}), &claims());
         assert_eq!(rejection(&v, &token), JwtRejection::UnknownKey, "{kid:?}");
     }
 }
@@ -584,13 +683,114 @@ fn a_short_hmac_key_fails_at_load() {
                 got: min - 1
             }
         );
-        assert!(JwtKey::hmac(alg, &vec![1u8; min]).is_ok());
+        let exactly_min: Vec<u8> = (0u8..).take(min).collect();
+        assert!(JwtKey::hmac(alg, &exactly_min).is_ok());
     }
     let jwk = json!({"kty": "oct", "alg": "HS256", "k": URL_SAFE_NO_PAD.encode([1u8; 16])});
     assert!(matches!(
         JwtKey::from_jwk(&jwk),
         Err(KeyError::ShortSecret { .. })
     ));
+}
+
+#[test]
+fn a_well_known_hmac_secret_fails_at_load_even_repeated_to_length() {
+    for secret in [
+        "secretsecretsecretsecretsecretse",
+        "SECRET-SECRET-SECRET-SECRET-SECRET",
+        "your-256-bit-secretyour-256-bit-secret",
+        "a-string-secret-at-least-256-bits-long",
+        "JWT_SECRET_JWT_SECRET_JWT_SECRET_JWT",
+        "supersecret.supersecret.supersecret",
+        "changemechangemechangemechangeme",
+        "meow_jwtmeow_jwtmeow_jwtmeow_jwt",
+        "keyboard cat keyboard cat keyboard cat",
+        "404E635266556A586E3272357538782F413F4428472B4B6250645367566B5970",
+    ] {
+        assert_eq!(
+            JwtKey::hmac(Algorithm::HS256, secret.as_bytes()).expect_err(secret),
+            KeyError::WeakSecret("a well-known default secret"),
+            "{secret}"
+        );
+    }
+    // As a JWK too.
+    let jwk =
+        json!({"kty": "oct", "alg": "HS256", "k": URL_SAFE_NO_PAD.encode("secret".repeat(6))});
+    assert!(matches!(
+        JwtKey::from_jwk(&jwk),
+        Err(KeyError::WeakSecret(_))
+    ));
+}
+
+#[test]
+fn a_placeholder_hmac_secret_fails_at_load() {
+    for secret in [
+        "please-change-me-to-a-long-random-string",
+        "REPLACE_ME_WITH_THE_SECRET_OF_PRODUCTION",
+        "put-your-secret-here-it-must-be-long-enough",
+    ] {
+        assert_eq!(
+            JwtKey::hmac(Algorithm::HS256, secret.as_bytes()).expect_err(secret),
+            KeyError::WeakSecret("a placeholder never replaced"),
+            "{secret}"
+        );
+    }
+}
+
+#[test]
+fn an_hmac_secret_repeating_one_character_or_a_short_pattern_fails_at_load() {
+    let random_half: Vec<u8> = (0u8..32).map(|i| i.wrapping_mul(73) ^ 0x5c).collect();
+    for (alg, secret) in [
+        (Algorithm::HS256, vec![0u8; 32]),
+        (Algorithm::HS256, vec![b'x'; 40]),
+        (Algorithm::HS512, vec![7u8; 64]),
+        (Algorithm::HS256, b"ab".repeat(16)),
+        (Algorithm::HS256, b"0123456789abcdef".repeat(2)),
+        (Algorithm::HS384, b"Tr0ub4dor&3-".repeat(5)),
+        // Random bytes, but only half as many as HS512 needs, twice.
+        (Algorithm::HS512, random_half.repeat(2)),
+    ] {
+        assert_eq!(
+            JwtKey::hmac(alg, &secret).expect_err("repeated"),
+            KeyError::WeakSecret("a short pattern repeated"),
+            "{alg} {secret:?}"
+        );
+    }
+    assert_eq!(
+        JwtKey::hmac(Algorithm::HS256, b"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab").expect_err("weak"),
+        KeyError::WeakSecret("made of too few distinct characters")
+    );
+}
+
+#[test]
+fn a_weak_secret_error_says_how_to_make_one_and_never_shows_it() {
+    let secret = "supersecretsupersecretsupersecret";
+    let msg = JwtKey::hmac(Algorithm::HS256, secret.as_bytes())
+        .expect_err("weak")
+        .to_string();
+    assert!(msg.contains("openssl rand -base64 48"), "{msg}");
+    assert!(!msg.contains("supersecret"), "{msg}");
+}
+
+#[test]
+fn random_hmac_secrets_load() {
+    // What `openssl rand` and a random generator give: raw bytes, base64
+    // and hex, at each algorithm's minimum length.
+    for _ in 0..2_000 {
+        for (alg, len) in [
+            (Algorithm::HS256, 32),
+            (Algorithm::HS384, 48),
+            (Algorithm::HS512, 64),
+        ] {
+            let mut raw = vec![0u8; len];
+            aws_lc_rs::rand::fill(&mut raw).expect("random");
+            assert!(JwtKey::hmac(alg, &raw).is_ok(), "{raw:?}");
+            let b64 = base64::engine::general_purpose::STANDARD.encode(&raw);
+            assert!(JwtKey::hmac(alg, b64.as_bytes()).is_ok(), "{b64}");
+            let hex: String = raw[..len / 2].iter().map(|b| format!("{b:02x}")).collect();
+            assert!(JwtKey::hmac(alg, hex.as_bytes()).is_ok(), "{hex}");
+        }
+    }
 }
 
 #[test]
@@ -661,7 +861,7 @@ fn malformed_asymmetric_keys_fail_at_load_without_panicking() {
 fn signing_key(alg: Algorithm) -> JwtKey {
     match alg {
         Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
-            JwtKey::hmac(alg, &[7u8; 64]).expect("hmac")
+            JwtKey::hmac(alg, SECRET_64).expect("hmac")
         }
         Algorithm::ES256 => JwtKey::from_private_pem(alg, &pem("p256.pem")).expect("p256"),
         Algorithm::ES384 => JwtKey::from_private_pem(alg, &pem("p384.pem")).expect("p384"),
@@ -673,7 +873,7 @@ fn signing_key(alg: Algorithm) -> JwtKey {
 fn verifying_key(alg: Algorithm) -> JwtKey {
     match alg {
         Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
-            JwtKey::hmac(alg, &[7u8; 64]).expect("hmac")
+            JwtKey::hmac(alg, SECRET_64).expect("hmac")
         }
         Algorithm::ES256 => JwtKey::from_public_pem(alg, &pem("p256.pub.pem")).expect("p256"),
         Algorithm::ES384 => JwtKey::from_public_pem(alg, &pem("p384.pub.pem")).expect("p384"),
@@ -729,8 +929,8 @@ fn tokens_interoperate_with_jsonwebtoken_both_ways() {
         (
             Algorithm::HS256,
             jwt::Algorithm::HS256,
-            jwt::EncodingKey::from_secret(&[7u8; 64]),
-            jwt::DecodingKey::from_secret(&[7u8; 64]),
+            jwt::EncodingKey::from_secret(SECRET_64),
+            jwt::DecodingKey::from_secret(SECRET_64),
         ),
         (
             Algorithm::RS256,
@@ -811,10 +1011,10 @@ fn expected_typ_is_enforced_when_configured() {
 
 #[test]
 fn key_rotation_selects_the_key_by_kid() {
-    let old = JwtKey::hmac(Algorithm::HS256, &[1u8; 32])
+    let old = JwtKey::hmac(Algorithm::HS256, b"the-2024-hmac-key-of-the-rotation-test")
         .expect("key")
         .with_kid("2024");
-    let new = JwtKey::hmac(Algorithm::HS256, &[2u8; 32])
+    let new = JwtKey::hmac(Algorithm::HS256, b"the-2025-hmac-key-of-the-rotation-test")
         .expect("key")
         .with_kid("2025");
     let keys = KeySet::new().with(old).with(new);

@@ -29,7 +29,7 @@ fn fixture() -> Fixture {
 fn fixture_with(policy: RefreshPolicy, throttle: ThrottlePolicy) -> Fixture {
     let clock = ManualClock::new(NOW);
     let keys = Arc::new(KeySet::single(
-        JwtKey::hmac(Algorithm::HS256, &[3u8; 32]).expect("key"),
+        JwtKey::hmac(Algorithm::HS256, b"an-hmac-secret-for-the-session-tests").expect("key"),
     ));
     let hasher = PasswordHasher::fast_insecure_for_tests();
     let users = Arc::new(MemoryUserStore::new(hasher.clone()));

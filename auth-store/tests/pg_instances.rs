@@ -30,7 +30,11 @@ fn whoami(user: Authenticated) -> String {
 
 fn keys() -> Arc<KeySet> {
     Arc::new(KeySet::single(
-        JwtKey::hmac(Algorithm::HS256, &[7u8; 32]).expect("key"),
+        JwtKey::hmac(
+            Algorithm::HS256,
+            b"an-hmac-secret-for-the-store-instance-tests",
+        )
+        .expect("key"),
     ))
 }
 

@@ -69,7 +69,7 @@ async fn swagger_ui_authorize_logs_in_with_the_password_flow_and_calls_a_protect
     }
 
     let keys = Arc::new(KeySet::single(
-        JwtKey::hmac(Algorithm::HS256, &[4u8; 32]).expect("key"),
+        JwtKey::hmac(Algorithm::HS256, b"an-hmac-secret-for-the-swagger-ui-tests").expect("key"),
     ));
     let hasher = PasswordHasher::fast_insecure_for_tests();
     let users = Arc::new(MemoryUserStore::new(hasher.clone()));

@@ -37,7 +37,11 @@ struct App {
 fn app_with(store: Option<Arc<dyn TokenStore>>, memory: Arc<MemoryTokenStore>) -> App {
     let clock = ManualClock::new(START);
     let keys = Arc::new(KeySet::single(
-        JwtKey::hmac(Algorithm::HS256, &[5u8; 32]).expect("key"),
+        JwtKey::hmac(
+            Algorithm::HS256,
+            b"an-hmac-secret-for-the-token-registry-tests",
+        )
+        .expect("key"),
     ));
     let hasher = PasswordHasher::fast_insecure_for_tests();
     let users = Arc::new(MemoryUserStore::new(hasher.clone()));

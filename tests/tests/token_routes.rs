@@ -63,7 +63,13 @@ fn app() -> TestClient<impl Endpoint> {
 }
 
 fn hs_keys() -> KeySet {
-    KeySet::single(JwtKey::hmac(Algorithm::HS256, &[9u8; 32]).expect("key"))
+    KeySet::single(
+        JwtKey::hmac(
+            Algorithm::HS256,
+            b"an-hmac-secret-for-the-token-routes-tests",
+        )
+        .expect("key"),
+    )
 }
 
 async fn login<E: Endpoint>(cli: &TestClient<E>, password: &str) -> TestResponse {

@@ -42,7 +42,11 @@ async fn build_with_roles(
     provider: impl FnOnce(StoreProvider) -> StoreProvider,
 ) -> Built {
     let keys = Arc::new(KeySet::single(
-        JwtKey::hmac(Algorithm::HS256, &[7u8; 32]).expect("key"),
+        JwtKey::hmac(
+            Algorithm::HS256,
+            b"an-hmac-secret-for-the-user-routes-tests",
+        )
+        .expect("key"),
     ));
     let hasher = PasswordHasher::fast_insecure_for_tests();
     let store = Arc::new(MemoryUserStore::new(hasher.clone()));

@@ -19,7 +19,9 @@ pub const MIN_RSA_BITS: usize = 2048;
 #[non_exhaustive]
 pub enum KeyError {
     /// An HMAC secret shorter than the hash output.
-    #[error("{alg:?} needs a secret of at least {min} bytes, got {got}")]
+    #[error(
+        "{alg:?} needs a secret of at least {min} bytes, got {got}; generate one, e.g. with `openssl rand -base64 48`"
+    )]
     ShortSecret {
         /// The algorithm.
         alg: Algorithm,
@@ -28,6 +30,14 @@ pub enum KeyError {
         /// The length given.
         got: usize,
     },
+    /// An HMAC secret long enough but guessable: a well-known default
+    /// (`secret`, `your-256-bit-secret`, repeated to length), a placeholder
+    /// (`changeme`), a short pattern repeated, or too few distinct
+    /// characters. The reason says which; the secret is never shown.
+    #[error(
+        "the HMAC secret is {0}, the first an attacker tries: generate a random one, e.g. with `openssl rand -base64 48`"
+    )]
+    WeakSecret(&'static str),
     /// An RSA key below [`MIN_RSA_BITS`], with its size when it is known
     /// (a private key the backend refuses as too small does not tell).
     #[error("RSA keys must have at least {MIN_RSA_BITS} bits{}", .0.map(|b| format!(", got {b}")).unwrap_or_default())]
@@ -181,6 +191,21 @@ fn hmac_params(alg: Algorithm) -> Option<(hmac::Algorithm, usize)> {
     })
 }
 
+/// The HMAC algorithm of `alg` and its minimum secret length, when `secret`
+/// is at least that long.
+fn hmac_params_for(alg: Algorithm, secret: &[u8]) -> Result<(hmac::Algorithm, usize), KeyError> {
+    let (hmac_alg, min) = hmac_params(alg)
+        .ok_or_else(|| KeyError::Mismatch(alg, "an HMAC secret needs an HS algorithm".into()))?;
+    if secret.len() < min {
+        return Err(KeyError::ShortSecret {
+            alg,
+            min,
+            got: secret.len(),
+        });
+    }
+    Ok((hmac_alg, min))
+}
+
 fn verification_alg(alg: Algorithm) -> Option<&'static dyn VerificationAlgorithm> {
     Some(match alg {
         Algorithm::RS256 => &sig::RSA_PKCS1_2048_8192_SHA256,
@@ -245,16 +270,20 @@ enum Signer {
 ///
 /// The token's header never chooses the algorithm: a token verifies only
 /// when its `alg` is the key's. Keys are checked when loaded (HMAC secrets at
-/// least as long as the hash output, RSA at least 2048 bits, EC points on the
-/// algorithm's curve, Ed25519 exactly 32 bytes) and a bad key is a
-/// [`KeyError`]. `Debug` shows the algorithm and `kid`, never key material.
+/// least as long as the hash output and not guessable, RSA at least 2048
+/// bits, EC points on the algorithm's curve, Ed25519 exactly 32 bytes) and a
+/// bad key is a [`KeyError`]. `Debug` shows the algorithm and `kid`, never
+/// key material.
 ///
 /// ```
 /// use auth_core::jwt::{Algorithm, JwtKey};
 ///
-/// let key = JwtKey::hmac(Algorithm::HS256, &[7u8; 32]).unwrap().with_kid("2025-01");
+/// let key = JwtKey::hmac(Algorithm::HS256, b"an-hmac-secret-of-at-least-32-bytes!")
+///     .unwrap()
+///     .with_kid("2025-01");
 /// assert_eq!(key.algorithm(), Algorithm::HS256);
 /// assert!(JwtKey::hmac(Algorithm::HS256, b"short").is_err());
+/// assert!(JwtKey::hmac(Algorithm::HS256, b"secretsecretsecretsecretsecretse").is_err());
 /// ```
 pub struct JwtKey {
     kid: Option<String>,
@@ -277,25 +306,49 @@ impl fmt::Debug for JwtKey {
 
 impl JwtKey {
     /// An HMAC key (`HS256`, `HS384`, `HS512`); the secret must be at least as
-    /// long as the hash output (32, 48, 64 bytes). It signs and verifies.
+    /// long as the hash output (32, 48, 64 bytes) and not guessable (see
+    /// [`KeyError::WeakSecret`]). It signs and verifies.
     pub fn hmac(alg: Algorithm, secret: &[u8]) -> Result<Self, KeyError> {
-        let (hmac_alg, min) = hmac_params(alg).ok_or_else(|| {
-            KeyError::Mismatch(alg, "an HMAC secret needs an HS algorithm".into())
-        })?;
-        if secret.len() < min {
-            return Err(KeyError::ShortSecret {
-                alg,
-                min,
-                got: secret.len(),
-            });
+        let (hmac_alg, min) = hmac_params_for(alg, secret)?;
+        if let Some(reason) = super::weak::weakness(secret, min) {
+            return Err(KeyError::WeakSecret(reason));
         }
-        Ok(Self {
+        Ok(Self::hmac_unchecked(alg, hmac_alg, secret))
+    }
+
+    /// An HMAC key as [`hmac`](Self::hmac) makes it, the length floor
+    /// included, but accepting a guessable secret ([`KeyError::WeakSecret`]).
+    /// **Never for a service's own secret**: whoever guesses it mints any
+    /// token. It exists for published test vectors, such as Wycheproof's
+    /// all-zero key. A guessable secret loaded this way is logged (the
+    /// secret is not).
+    ///
+    /// ```
+    /// use auth_core::jwt::{Algorithm, JwtKey};
+    ///
+    /// assert!(JwtKey::hmac(Algorithm::HS256, &[0u8; 32]).is_err());
+    /// let vectors_key = JwtKey::insecure_hmac_accepting_guessable_secret(Algorithm::HS256, &[0u8; 32]);
+    /// assert!(vectors_key.is_ok());
+    /// ```
+    pub fn insecure_hmac_accepting_guessable_secret(
+        alg: Algorithm,
+        secret: &[u8],
+    ) -> Result<Self, KeyError> {
+        let (hmac_alg, min) = hmac_params_for(alg, secret)?;
+        if let Some(reason) = super::weak::weakness(secret, min) {
+            tracing::warn!(%alg, reason, "an HMAC key with a guessable secret was loaded: whoever guesses it can forge tokens");
+        }
+        Ok(Self::hmac_unchecked(alg, hmac_alg, secret))
+    }
+
+    fn hmac_unchecked(alg: Algorithm, hmac_alg: hmac::Algorithm, secret: &[u8]) -> Self {
+        Self {
             kid: None,
             alg,
             verifier: Verifier::Hmac(Box::new(hmac::Key::new(hmac_alg, secret))),
             signer: Some(Signer::Hmac(Box::new(hmac::Key::new(hmac_alg, secret)))),
             public_jwk: None,
-        })
+        }
     }
 
     /// A verification-only key from a PEM public key: `PUBLIC KEY` (SPKI) for

@@ -18,8 +18,10 @@
 
 mod cache;
 mod claims;
+pub(crate) mod json;
 mod key;
 mod validate;
+mod weak;
 
 use std::sync::Arc;
 
@@ -33,6 +35,7 @@ pub use cache::VerifiedCache;
 pub use claims::{ClaimMapping, ClaimPath};
 pub use key::{Algorithm, JwtKey, KeyError, KeySet, MIN_RSA_BITS};
 use validate::Checked;
+pub(crate) use validate::strip_prefix_ci;
 pub use validate::{
     Clock, DEFAULT_LEEWAY, DEFAULT_MAX_HEADER_LEN, DEFAULT_MAX_LIFETIME, DEFAULT_MAX_TOKEN_LEN,
     JwtRejection, JwtValidator, ManualClock, SystemClock, ValidToken, Validation,

@@ -1,6 +1,5 @@
 //! Token validation: structure, header, signature, then claims.
 
-use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
@@ -9,11 +8,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Deserialize;
-use serde::de::IgnoredAny;
 use serde_json::{Map, Value};
 
 use super::cache::{Entry, VerifiedCache};
+use super::json::{self, JsonError};
 use super::key::{Algorithm, JwtKey, KeySet};
 
 /// A source of the current time, so tests can move it.
@@ -282,6 +280,11 @@ pub enum JwtRejection {
     /// Not three segments, bad base64url, or bad JSON.
     #[error("malformed token: {0}")]
     Malformed(&'static str),
+    /// A member name repeats in the header or the claims (in one object,
+    /// at any depth): readers that keep the first and readers that keep the
+    /// last would read two different tokens.
+    #[error("a member name repeats in the header or the claims")]
+    RepeatedName,
     /// `alg: none`, in any spelling.
     #[error("unsigned token (alg none)")]
     AlgNone,
@@ -327,18 +330,6 @@ pub enum JwtRejection {
     /// `iss` is not an accepted issuer.
     #[error("issuer not accepted")]
     BadIssuer,
-}
-
-/// The header fields read; `alg` and `typ` borrow from the decoded header
-/// unless they hold escapes.
-#[derive(Deserialize)]
-struct RawHeader<'a> {
-    #[serde(borrow)]
-    alg: Option<Cow<'a, str>>,
-    kid: Option<String>,
-    #[serde(borrow)]
-    typ: Option<Cow<'a, str>>,
-    crit: Option<IgnoredAny>,
 }
 
 /// A token that passed validation: its header facts and claims.
@@ -487,20 +478,19 @@ impl JwtValidator {
             return Err(JwtRejection::HeaderTooLong);
         }
         let header_json = b64(header_b64, "header")?;
-        let header: RawHeader = serde_json::from_slice(&header_json)
-            .map_err(|_| JwtRejection::Malformed("header JSON"))?;
+        let header = json::header(&header_json).map_err(|e| refused(e, "header JSON"))?;
         let alg = header.alg.ok_or(JwtRejection::Malformed("no alg"))?;
         if alg.eq_ignore_ascii_case("none") {
             return Err(JwtRejection::AlgNone);
         }
         let alg = Algorithm::from_name(&alg).ok_or(JwtRejection::UnsupportedAlgorithm)?;
-        if header.crit.is_some() {
+        if header.crit {
             return Err(JwtRejection::CriticalHeader);
         }
         if let Some(want) = &v.typ {
             let got = header.typ.as_deref().ok_or(JwtRejection::BadType)?;
-            let got = strip_prefix_ci(got, "application/");
-            let want = strip_prefix_ci(want, "application/");
+            let got = strip_prefix_ci(got, "application/").unwrap_or(got);
+            let want = strip_prefix_ci(want, "application/").unwrap_or(want);
             if !got.eq_ignore_ascii_case(want) {
                 return Err(JwtRejection::BadType);
             }
@@ -519,8 +509,8 @@ impl JwtValidator {
             }
         }
         let payload = b64(payload_b64, "payload")?;
-        let claims: Map<String, Value> = serde_json::from_slice(&payload)
-            .map_err(|_| JwtRejection::Malformed("claims are not a JSON object"))?;
+        let claims =
+            json::object(&payload).map_err(|e| refused(e, "claims are not a JSON object"))?;
         let times = self.check_claims(&claims)?;
         Ok((
             key.clone(),
@@ -644,10 +634,18 @@ impl Times {
     }
 }
 
-fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> &'a str {
-    match s.get(..prefix.len()) {
-        Some(head) if head.eq_ignore_ascii_case(prefix) => &s[prefix.len()..],
-        _ => s,
+/// `s` without `prefix`, compared ASCII case-insensitively; `None` when `s`
+/// does not start with it. It never splits a character, whatever `s` holds.
+pub(crate) fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let (head, rest) = s.split_at_checked(prefix.len())?;
+    head.eq_ignore_ascii_case(prefix).then_some(rest)
+}
+
+/// The rejection of a header or claims that [`json`] refused.
+fn refused(e: JsonError, malformed: &'static str) -> JwtRejection {
+    match e {
+        JsonError::RepeatedName => JwtRejection::RepeatedName,
+        JsonError::Malformed => JwtRejection::Malformed(malformed),
     }
 }
 

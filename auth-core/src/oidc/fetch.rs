@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::jwt::strip_prefix_ci;
+
 /// The largest document accepted: JWKS and discovery documents are a few KiB.
 pub const MAX_DOCUMENT_BYTES: usize = 512 * 1024;
 
@@ -62,16 +64,13 @@ pub trait Fetcher: Send + Sync + 'static {
 /// assert!(url_is_allowed("http://127.0.0.1:8080/jwks"));
 /// assert!(!url_is_allowed("http://idp.example/jwks"));
 /// assert!(!url_is_allowed("http://127.0.0.1.evil.example/jwks"));
+/// assert!(!url_is_allowed("http://é/jwks")); // any text: an answer, never a panic
 /// ```
 pub fn url_is_allowed(url: &str) -> bool {
-    if url.len() > "https://".len() && url[.."https://".len()].eq_ignore_ascii_case("https://") {
-        return true;
+    if let Some(rest) = strip_prefix_ci(url, "https://") {
+        return !rest.is_empty();
     }
-    let Some(rest) = url
-        .get(.."http://".len())
-        .filter(|p| p.eq_ignore_ascii_case("http://"))
-        .map(|_| &url["http://".len()..])
-    else {
+    let Some(rest) = strip_prefix_ci(url, "http://") else {
         return false;
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
@@ -190,5 +189,78 @@ impl Fetcher for ReqwestFetcher {
             body,
             cache_control,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn a_url_with_a_multibyte_character_where_the_scheme_ends_is_refused_without_panicking() {
+        // `é` is two bytes: in `http://é/jwks` it straddles byte 8, the
+        // length of `https://`.
+        for url in [
+            "http://é/jwks",
+            "http://é",
+            "http:/é",
+            "https:/é",
+            "http:é",
+            "httpé://x",
+            "é",
+            "http://\u{1F600}/jwks",
+            "http://[é]/jwks",
+            "http://[::1é]/",
+            "http://é:80/jwks",
+            "http://é@localhost/jwks",
+        ] {
+            assert!(!url_is_allowed(url), "{url}");
+        }
+        // A multibyte character after a full scheme changes nothing.
+        assert!(url_is_allowed("https://é.example/jwks"));
+        assert!(url_is_allowed("HTTPS://idp.example/é"));
+        assert!(url_is_allowed("http://localhost/é"));
+        assert!(!url_is_allowed("https://"));
+    }
+
+    /// Text that stresses the scheme: a prefix of `http://` or `https://`
+    /// (in any case), then characters of every width.
+    fn url_like() -> impl Strategy<Value = String> {
+        let scheme = prop::sample::select(vec![
+            "", "h", "http", "http:", "http:/", "http://", "https", "https:/", "https://",
+            "HTTP://", "HttpS://",
+        ]);
+        let rest = prop::collection::vec(
+            prop_oneof![
+                any::<char>(),
+                prop::sample::select(vec!['é', '€', '\u{1F600}', '/', ':', '@', '[', ']', '.']),
+            ],
+            0..24,
+        );
+        (scheme, rest).prop_map(|(scheme, rest)| format!("{scheme}{}", String::from_iter(rest)))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn url_is_allowed_answers_any_text_without_panicking(url in url_like()) {
+            let allowed = url_is_allowed(&url);
+            // And it allows nothing but https, or http to loopback.
+            let lower = url.to_ascii_lowercase();
+            prop_assert!(
+                !allowed || lower.starts_with("https://") || lower.starts_with("http://"),
+                "{url:?}"
+            );
+        }
+
+        #[test]
+        fn cache_max_age_answers_any_header_without_panicking(
+            header in prop::collection::vec(any::<char>(), 0..32).prop_map(String::from_iter),
+        ) {
+            let _ = cache_max_age(&header);
+        }
     }
 }

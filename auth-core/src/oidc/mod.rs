@@ -56,8 +56,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -69,6 +67,7 @@ pub use jwks::{KeyLookupError, KeySource, RefreshPolicy, RemoteJwks, parse_jwks}
 use crate::context::AuthContext;
 use crate::error::{AuthError, AuthResult};
 use crate::handler::AuthHandler;
+use crate::jwt::json::{self, JsonError};
 use crate::jwt::{
     Algorithm, ClaimMapping, ClaimsMapper, Clock, DEFAULT_LEEWAY, DEFAULT_MAX_HEADER_LEN,
     DEFAULT_MAX_TOKEN_LEN, JwtValidator, KeySet, SystemClock, Validation,
@@ -292,6 +291,7 @@ struct Tenant {
 /// |---|---|
 /// | `iss` names no configured issuer (and none is configured by JWKS URL alone) | `Ok(None)`: not mine |
 /// | valid | `Ok(Some(principal))`, mapped by the issuer's [`ClaimMapping`] |
+/// | a member name repeats in the header or the claims (`{"iss":"a","iss":"b"}`) | `Err(InvalidCredentials)` (401) |
 /// | bad signature, audience, expiry, unknown `kid` after a refresh | `Err(InvalidCredentials)` (401) |
 /// | no key set could ever be fetched, or the last good one is older than `max_stale` | `Err(Unavailable)` (503) |
 ///
@@ -494,20 +494,25 @@ impl OidcHandler {
     }
 }
 
-/// The header and claims of a compact JWS, decoded without verification.
-fn unverified(token: &str) -> Option<(Map<String, Value>, Map<String, Value>)> {
+/// A JOSE header or a claims set, as decoded.
+type Object = Map<String, Value>;
+
+/// The header and claims of a compact JWS, decoded without verification
+/// and read as the validator reads them: a member name that repeats is
+/// [`JsonError::RepeatedName`], anything else that is not a JWS of sane
+/// length [`JsonError::Malformed`].
+fn unverified(token: &str) -> Result<(Object, Object), JsonError> {
     if token.len() > DEFAULT_MAX_TOKEN_LEN {
-        return None;
+        return Err(JsonError::Malformed);
     }
     let mut parts = token.split('.');
-    let (header, payload) = (parts.next()?, parts.next()?);
-    if header.len() > DEFAULT_MAX_HEADER_LEN {
-        return None;
-    }
-    let decode = |s: &str| -> Option<Map<String, Value>> {
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(s).ok()?).ok()
+    let (Some(header), Some(payload)) = (parts.next(), parts.next()) else {
+        return Err(JsonError::Malformed);
     };
-    Some((decode(header)?, decode(payload)?))
+    if header.len() > DEFAULT_MAX_HEADER_LEN {
+        return Err(JsonError::Malformed);
+    }
+    Ok((json::segment(header)?, json::segment(payload)?))
 }
 
 #[async_trait]
@@ -517,8 +522,15 @@ impl AuthHandler for OidcHandler {
     }
 
     async fn authorize_jwt(&self, token: &str, _cx: &AuthContext) -> AuthResult<Option<Principal>> {
-        let Some((header, claims)) = unverified(token) else {
-            return Ok(None);
+        let (header, claims) = match unverified(token) {
+            Ok(parts) => parts,
+            // Routed by one reading of `iss`, verified by another: refused
+            // here rather than passed on.
+            Err(JsonError::RepeatedName) => {
+                tracing::debug!("JWT refused: a member name repeats in its header or claims");
+                return Err(AuthError::InvalidCredentials);
+            }
+            Err(JsonError::Malformed) => return Ok(None),
         };
         let Some(tenant) = self.route(Some(&claims)) else {
             return Ok(None);
@@ -544,6 +556,121 @@ impl AuthHandler for OidcHandler {
                 tracing::debug!(issuer = ?tenant.issuer, %reason, "JWT refused");
                 Err(AuthError::InvalidCredentials)
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use serde_json::json;
+
+    use super::*;
+    use crate::jwt::{JwtKey, ManualClock};
+
+    const NOW: i64 = 1_750_000_000;
+    const ISSUER: &str = "https://idp.example";
+
+    /// Answers each URL with its document; any other URL is a 404.
+    struct Documents(HashMap<String, Value>);
+
+    #[async_trait]
+    impl Fetcher for Documents {
+        async fn get(&self, url: &str, _timeout: Duration) -> Result<Fetched, FetchError> {
+            let doc = self.0.get(url).ok_or(FetchError::Status(404))?;
+            Ok(Fetched {
+                body: serde_json::to_vec(doc).map_err(|e| FetchError::Invalid(e.to_string()))?,
+                cache_control: None,
+            })
+        }
+    }
+
+    fn handler(jwks_uri: &str, jwks: Value) -> OidcHandler {
+        let docs = HashMap::from([
+            (
+                format!("{ISSUER}/.well-known/openid-configuration"),
+                json!({"issuer": ISSUER, "jwks_uri": jwks_uri}),
+            ),
+            (jwks_uri.to_owned(), jwks),
+        ]);
+        OidcHandler::builder()
+            .fetcher(Arc::new(Documents(docs)))
+            .clock(Arc::new(ManualClock::new(NOW)))
+            .issuer(IssuerConfig::discover(ISSUER, "api"))
+            .build()
+            .expect("handler")
+    }
+
+    /// A token whose header and claims are these very JSON texts.
+    fn sign_text(key: &JwtKey, header: &str, claims: &str) -> String {
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(claims)
+        );
+        let sig = key.sign(input.as_bytes()).expect("signs");
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
+    }
+
+    #[tokio::test]
+    async fn a_discovered_jwks_uri_with_a_multibyte_character_is_refused_not_a_panic() {
+        for uri in [
+            "http://é/jwks",
+            "http://é",
+            "http:/é/jwks",
+            "https:/é",
+            "httpé://idp.example/jwks",
+            "\u{1F600}https://idp.example/jwks",
+            "http://[é]/jwks",
+            "http://é@127.0.0.1/jwks",
+        ] {
+            let handler = handler(uri, json!({"keys": []}));
+            assert_eq!(
+                handler.prefetch().await,
+                Err(FetchError::InsecureUrl(uri.to_owned())),
+                "{uri}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_token_repeating_a_name_is_refused_not_passed_on() {
+        let key = JwtKey::generate(Algorithm::EdDSA)
+            .expect("key")
+            .with_kid("k1");
+        let jwks = json!({"keys": [key.public_jwk().expect("jwk")]});
+        let handler = handler("https://idp.example/jwks", jwks);
+        let cx = AuthContext::http();
+        let header = r#"{"alg":"EdDSA","kid":"k1"}"#;
+        let claims = r#"{"sub":"alice","iss":"https://idp.example","aud":"api","exp":1750000600}"#;
+        let ok = sign_text(&key, header, claims);
+        let p = handler
+            .authorize_jwt(&ok, &cx)
+            .await
+            .expect("valid")
+            .expect("mine");
+        assert_eq!(p.id, "alice");
+        for (header, claims) in [
+            (
+                header,
+                r#"{"sub":"alice","iss":"https://other.example","iss":"https://idp.example","aud":"api","exp":1750000600}"#,
+            ),
+            (
+                header,
+                r#"{"sub":"alice","sub":"admin","iss":"https://idp.example","aud":"api","exp":1750000600}"#,
+            ),
+            (r#"{"alg":"EdDSA","kid":"k1","kid":"k1"}"#, claims),
+        ] {
+            let token = sign_text(&key, header, claims);
+            assert_eq!(
+                handler
+                    .authorize_jwt(&token, &cx)
+                    .await
+                    .expect_err("refused"),
+                AuthError::InvalidCredentials,
+                "{header} {claims}"
+            );
         }
     }
 }

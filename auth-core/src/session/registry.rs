@@ -62,7 +62,7 @@ impl TokenService {
     /// use auth_core::session::TokenService;
     /// use auth_core::MemoryUserStore;
     ///
-    /// let keys = Arc::new(KeySet::single(JwtKey::hmac(Algorithm::HS256, &[7; 32]).unwrap()));
+    /// let keys = Arc::new(KeySet::single(JwtKey::hmac(Algorithm::HS256, b"an-hmac-secret-of-at-least-32-bytes!").unwrap()));
     /// let store = Arc::new(MemoryTokenStore::new());
     /// let tokens = TokenService::new(TokenIssuer::new(keys, None).unwrap(), Arc::new(MemoryUserStore::default()))
     ///     .with_revocations(store.revocations())

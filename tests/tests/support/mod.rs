@@ -95,11 +95,15 @@ pub(crate) async fn status_and_json(resp: TestResponse) -> (StatusCode, Value) {
     )
 }
 
-/// An HS256 key set whose secret is 32 times `seed`, and a token service
+/// An HS256 key set whose secret is made from `seed`, and a token service
 /// over it with an empty user store and `roles`.
 pub(crate) fn token_service(seed: u8, roles: RoleMap) -> (Arc<KeySet>, Arc<TokenService>) {
     let keys = Arc::new(KeySet::single(
-        JwtKey::hmac(Algorithm::HS256, &[seed; 32]).expect("key"),
+        JwtKey::hmac(
+            Algorithm::HS256,
+            format!("a-test-hmac-secret-seeded-with-{seed:03}!").as_bytes(),
+        )
+        .expect("key"),
     ));
     let tokens = Arc::new(
         TokenService::new(
