@@ -336,7 +336,7 @@ impl UsersApi {
             .to_owned();
         let mut invalid = None;
         let outcome = service
-            .login_client(&username, &client_addr(req), async {
+            .login_client(&username, &self.auth.client_label(req), async {
                 provider.authenticate(package.0).await.map_err(|e| match e {
                     ManageError::Invalid(detail) => {
                         invalid = Some(detail);
@@ -384,13 +384,6 @@ fn token_response(pair: &TokenPair) -> TokenResponse {
         token_type: "bearer".into(),
         expires_in: pair.access.expires_in(),
         refresh_token: pair.refresh_token().to_owned(),
-    }
-}
-
-fn client_addr(req: &Request) -> String {
-    match &req.remote_addr().0 {
-        poem::Addr::SocketAddr(addr) => addr.ip().to_string(),
-        other => other.to_string(),
     }
 }
 

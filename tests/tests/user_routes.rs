@@ -2,6 +2,7 @@
 //! every route allowed and denied, 409, 404, 400, 501, provider logins and
 //! refresh, sessions ended by disabling, and the OpenAPI document.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use auth_core::dyn_provider::DynProvider;
@@ -18,7 +19,7 @@ use poem::test::{TestClient, TestResponse};
 use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::{OpenApi, OpenApiService, payload::PlainText};
 use serde_json::{Value, json};
-use support::{bearer, json_of, login, request};
+use support::{bearer, json_of, login, post_json_from, request};
 
 mod support;
 
@@ -30,6 +31,14 @@ struct Built {
 }
 
 async fn build_with(provider: impl FnOnce(StoreProvider) -> StoreProvider) -> Built {
+    build_behind(&[], provider).await
+}
+
+/// [`build_with`], believing `X-Forwarded-For` from `trusted_proxies`.
+async fn build_behind(
+    trusted_proxies: &[IpAddr],
+    provider: impl FnOnce(StoreProvider) -> StoreProvider,
+) -> Built {
     let keys = Arc::new(KeySet::single(
         JwtKey::hmac(Algorithm::HS256, &[7u8; 32]).expect("key"),
     ));
@@ -59,6 +68,7 @@ async fn build_with(provider: impl FnOnce(StoreProvider) -> StoreProvider) -> Bu
     let auth = PoemAuth::builder(pipeline)
         .token_service(tokens)
         .provider(provider.clone())
+        .trusted_proxies(trusted_proxies.iter().copied())
         .build()
         .expect("auth");
     Built { auth, provider }
@@ -421,6 +431,70 @@ async fn provider_login_answers_tokens_that_refresh() {
         .send()
         .await
         .assert_status(StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn provider_login_throttle_keys_on_the_client_a_trusted_proxy_forwards() {
+    let proxy: IpAddr = "10.0.0.1".parse().expect("ip");
+    let built = build_behind(&[proxy], |p| p).await;
+    let app = Route::new()
+        .nest("/auth", built.auth.routes())
+        .data(built.auth.clone());
+    let wrong = json!({"username": "admin", "password": "not-the-password"});
+    let right = json!({"username": "admin", "password": ADMIN_PASSWORD});
+    for i in 1..=4 {
+        let forwarded = format!("6.6.6.{i}, 198.51.100.7");
+        let status = post_json_from(
+            &app,
+            "10.0.0.1:4000",
+            Some(&forwarded),
+            "/auth/login",
+            &wrong,
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let status = post_json_from(
+        &app,
+        "10.0.0.1:4000",
+        Some("198.51.100.7"),
+        "/auth/login",
+        &right,
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let status = post_json_from(
+        &app,
+        "10.0.0.1:4000",
+        Some("198.51.100.8"),
+        "/auth/login",
+        &right,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // An untrusted peer's forged header is no new client: it shares the
+    // throttle of the address it comes from.
+    for i in 1..=4 {
+        let forged = format!("192.0.2.{i}");
+        let status = post_json_from(
+            &app,
+            "203.0.113.9:4000",
+            Some(&forged),
+            "/auth/login",
+            &wrong,
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let status = post_json_from(
+        &app,
+        "203.0.113.9:4000",
+        Some("192.0.2.99"),
+        "/auth/login",
+        &right,
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
 }
 
 #[tokio::test]
