@@ -91,10 +91,7 @@ impl AuthHandler for BasicHandler {
         password: &str,
         cx: &AuthContext,
     ) -> AuthResult<Option<Principal>> {
-        let addr = cx
-            .remote_addr
-            .map(|a| a.ip().to_string())
-            .unwrap_or_default();
+        let addr = cx.client_label();
         let mut found = None;
         let ok = self
             .throttle

@@ -1,6 +1,6 @@
 //! What a handler knows about the request besides the credential.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use crate::jwt::KeySet;
@@ -29,6 +29,10 @@ pub struct AuthContext {
     /// immediate peer, a proxy included: see `auth_poem::RequestLog` for the
     /// client behind trusted proxies.
     pub remote_addr: Option<SocketAddr>,
+    /// The client's address: the peer's, or behind trusted proxies the
+    /// client they forward for (as `auth_poem::client_addr` tells it).
+    /// What the login throttle keys on.
+    pub client_addr: Option<IpAddr>,
     /// The `User-Agent` header.
     pub user_agent: Option<String>,
     /// JWT keys chosen by a before-authentication hook for this request.
@@ -43,6 +47,7 @@ impl AuthContext {
             required: None,
             user_id_hint: None,
             remote_addr: None,
+            client_addr: None,
             user_agent: None,
             key_override: None,
         }
@@ -78,6 +83,22 @@ impl AuthContext {
     pub fn with_remote_addr(mut self, addr: SocketAddr) -> Self {
         self.remote_addr = Some(addr);
         self
+    }
+
+    /// Sets the client's address (see [`client_addr`](Self::client_addr)).
+    #[must_use]
+    pub fn with_client_addr(mut self, addr: IpAddr) -> Self {
+        self.client_addr = Some(addr);
+        self
+    }
+
+    /// The client's address as the login throttle keys on it: the
+    /// [`client_addr`](Self::client_addr), else the peer's IP, else empty.
+    pub fn client_label(&self) -> String {
+        self.client_addr
+            .or(self.remote_addr.map(|a| a.ip()))
+            .map(|ip| ip.to_string())
+            .unwrap_or_default()
     }
 
     /// Sets the user agent.

@@ -97,6 +97,11 @@ pub fn after_authentication(args: TokenStream, item: TokenStream) -> TokenStream
 /// otherwise the hidden argument authenticates before any other argument is
 /// extracted. The principal [`AuthLayer`] stored is reused either way.
 ///
+/// The channel is decided by the argument types too: a handler taking a
+/// `WsAuthenticated` (bare, in an `Option` or in a `Result`) or poem's
+/// `WebSocket` is a WebSocket route, authenticated on the WebSocket channel
+/// only, so an HTTP key never opens it.
+///
 /// ```
 /// use auth_core::{AuthPermission as P, AuthResource as R};
 /// use auth_poem::{Authenticated, requires};

@@ -19,5 +19,5 @@ pub use poem_openapi;
 pub use crate::extractor::Authenticated;
 pub use crate::requires::{
     ApiGuard, AuthArg, DocumentsAuth, Fallback, Flat, Flatten, HandlerGuard, IsResult, OAuthScope,
-    Operation, Probe, Refusable, Rule, check, no_condition, principal, refused,
+    OnChannel, Operation, Probe, Refusable, Rule, check, no_condition, principal, refused,
 };

@@ -1,6 +1,7 @@
 //! [`PoemAuth`]: a pipeline plus the poem-side options.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use auth_core::dyn_provider::DynProvider;
@@ -70,6 +71,7 @@ struct Inner {
     permissions: PermissionSet,
     openapi: SchemeConfig,
     handler_settings: Option<Arc<HandlerSettings>>,
+    trusted_proxies: Arc<[IpAddr]>,
 }
 
 impl fmt::Debug for PoemAuth {
@@ -88,6 +90,7 @@ impl fmt::Debug for PoemAuth {
             .field("forbidden_status", &self.inner.responses.forbidden_status)
             .field("ws_refused_status", &self.inner.responses.ws_refused_status)
             .field("basic_challenge", &self.inner.responses.basic_challenge)
+            .field("trusted_proxies", &self.inner.trusted_proxies)
             .finish()
     }
 }
@@ -97,9 +100,9 @@ impl PoemAuth {
     /// (not in a cookie nor in the query), WebSocket token in `?token=`,
     /// user-id hint in `user_id`, 401 and 403 answering
     /// `{"detail": {"error": "Invalid Credentials"}}`, a refused WebSocket
-    /// upgrade answered 403, no Basic realm, and OpenAPI schemes as
-    /// the [`openapi`](crate::openapi) module describes, which this call
-    /// publishes.
+    /// upgrade answered 403, no Basic realm, no trusted proxy, and OpenAPI
+    /// schemes as the [`openapi`](crate::openapi) module describes, which
+    /// this call publishes.
     pub fn new(pipeline: Pipeline) -> Self {
         let api_key_header = HeaderName::from_static(DEFAULT_API_KEY_HEADER);
         let openapi = openapi::Options::default().config(&pipeline, &api_key_header);
@@ -120,6 +123,7 @@ impl PoemAuth {
                 permissions: PermissionSet::full(),
                 openapi,
                 handler_settings: None,
+                trusted_proxies: Arc::new([]),
             }),
         }
     }
@@ -144,6 +148,7 @@ impl PoemAuth {
             ws_refused_status: StatusCode::FORBIDDEN,
             basic_realm: None,
             openapi: openapi::Options::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 
@@ -175,6 +180,12 @@ impl PoemAuth {
     /// The header the user-id hint is read from.
     pub fn user_id_header(&self) -> &str {
         self.inner.user_id_header.as_str()
+    }
+
+    /// The proxies whose `X-Forwarded-For` header is believed (see
+    /// [`PoemAuthBuilder::trusted_proxies`]); none by default.
+    pub fn trusted_proxies(&self) -> &[IpAddr] {
+        &self.inner.trusted_proxies
     }
 
     /// Middleware that authenticates every request it wraps.
@@ -236,7 +247,12 @@ impl PoemAuth {
     /// The request facts handed to the handlers: the HTTP channel, the
     /// user-id hint, the peer address and the user agent.
     pub fn context(&self, req: &Request) -> AuthContext {
-        extract::context(req, &self.inner.user_id_header, Channel::Http)
+        extract::context(
+            req,
+            &self.inner.user_id_header,
+            &self.inner.trusted_proxies,
+            Channel::Http,
+        )
     }
 
     /// The request facts of a WebSocket upgrade: the WebSocket channel, the
@@ -245,7 +261,12 @@ impl PoemAuth {
     /// or, when the route has none, from the user-id header; the peer
     /// address and the user agent.
     pub fn websocket_context(&self, req: &Request) -> AuthContext {
-        extract::context(req, &self.inner.user_id_header, Channel::WebSocket)
+        extract::context(
+            req,
+            &self.inner.user_id_header,
+            &self.inner.trusted_proxies,
+            Channel::WebSocket,
+        )
     }
 
     /// `uri` fit for a log line: the values of the WebSocket token parameter
@@ -266,9 +287,10 @@ impl PoemAuth {
     }
 
     /// Request-logging middleware like poem's `Tracing`, but logging the URI
-    /// through [`masked_uri`](Self::masked_uri). poem's own `Tracing` logs
-    /// the raw URI, token and API key included: use this one instead when a
-    /// credential may travel in the query.
+    /// through [`masked_uri`](Self::masked_uri), and the client address
+    /// with the [`trusted_proxies`](Self::trusted_proxies). poem's own
+    /// `Tracing` logs the raw URI, token and API key included, and believes
+    /// any client's `X-Forwarded-For`: use this one instead.
     pub fn masked_tracing(&self) -> MaskedTracing {
         MaskedTracing::new(
             self.inner
@@ -277,6 +299,7 @@ impl PoemAuth {
                 .into_iter()
                 .map(str::to_owned),
         )
+        .trusted_proxies(self.inner.trusted_proxies.iter().copied())
     }
 
     /// Authenticates a request: reads its credential and runs the pipeline.
@@ -310,7 +333,12 @@ impl PoemAuth {
         let credential = extract::credential(req, &self.inner.sources, channel)
             .map_err(|e| self.reject(e, true, req, channel))?;
         let presented = credential.is_some();
-        let context = extract::context(req, &self.inner.user_id_header, channel);
+        let context = extract::context(
+            req,
+            &self.inner.user_id_header,
+            &self.inner.trusted_proxies,
+            channel,
+        );
         let principal = self
             .inner
             .pipeline
@@ -428,6 +456,12 @@ impl PoemAuth {
         AuthRejection::new(error, presented, self.inner.responses.clone())
     }
 
+    /// The client of `req` as the login throttle keys on it: its
+    /// [`client_addr`](crate::client_addr) with the trusted proxies.
+    pub(crate) fn client_label(&self, req: &Request) -> String {
+        crate::client::client_label(req, &self.inner.trusted_proxies)
+    }
+
     pub(crate) fn scheme_config(&self) -> SchemeConfig {
         self.inner.openapi
     }
@@ -497,6 +531,7 @@ pub struct PoemAuthBuilder {
     ws_refused_status: StatusCode,
     basic_realm: Option<String>,
     openapi: openapi::Options,
+    trusted_proxies: Vec<IpAddr>,
 }
 
 impl fmt::Debug for PoemAuthBuilder {
@@ -513,6 +548,7 @@ impl fmt::Debug for PoemAuthBuilder {
             .field("ws_refused_status", &self.ws_refused_status)
             .field("basic_realm", &self.basic_realm)
             .field("openapi", &self.openapi)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish_non_exhaustive()
     }
 }
@@ -609,6 +645,30 @@ impl PoemAuthBuilder {
     /// ```
     pub fn basic_realm(mut self, realm: impl Into<String>) -> Self {
         self.basic_realm = Some(realm.into());
+        self
+    }
+
+    /// The reverse proxies whose `X-Forwarded-For` header is believed
+    /// (default: none, so the client address is always the socket peer's).
+    ///
+    /// The client address is [`client_addr`](crate::client_addr) with these
+    /// proxies: the login routes (`POST /token`, `POST /login`) throttle
+    /// failed logins by it, and [`PoemAuth::masked_tracing`] logs it. Behind
+    /// a proxy that is not listed, every client shares the proxy's address
+    /// (and its throttle); list only proxies that set the header themselves,
+    /// since a listed address is believed about the hops before it.
+    ///
+    /// ```
+    /// # let pipeline = auth_core::Pipeline::builder()
+    /// #     .handler(auth_core::ApiKeyHandler::builder().http_key("k").build())
+    /// #     .build()?;
+    /// let proxy = "10.0.0.1".parse().expect("an address");
+    /// let auth = auth_poem::PoemAuth::builder(pipeline).trusted_proxies([proxy]).build()?;
+    /// assert_eq!(auth.trusted_proxies(), [proxy]);
+    /// # Ok::<_, auth_core::AuthError>(())
+    /// ```
+    pub fn trusted_proxies(mut self, proxies: impl IntoIterator<Item = IpAddr>) -> Self {
+        self.trusted_proxies = proxies.into_iter().collect();
         self
     }
 
@@ -784,6 +844,7 @@ impl PoemAuthBuilder {
                     basic_challenge,
                 }),
                 openapi,
+                trusted_proxies: self.trusted_proxies.into(),
             }),
         })
     }

@@ -244,7 +244,12 @@ fn text(value: &HeaderValue) -> Result<&str, AuthError> {
 /// The user-id hint is the `user_id_header` on HTTP. On a WebSocket upgrade
 /// it is the route's [`WS_USER_ID_PARAM`] path parameter when the route has
 /// one (`/ws/:user_id`), and the header otherwise.
-pub(crate) fn context(req: &Request, user_id_header: &HeaderName, channel: Channel) -> AuthContext {
+pub(crate) fn context(
+    req: &Request,
+    user_id_header: &HeaderName,
+    trusted_proxies: &[std::net::IpAddr],
+    channel: Channel,
+) -> AuthContext {
     let mut cx = AuthContext::new(channel);
     let hint = match channel {
         Channel::WebSocket => match req.raw_path_param(WS_USER_ID_PARAM) {
@@ -258,6 +263,9 @@ pub(crate) fn context(req: &Request, user_id_header: &HeaderName, channel: Chann
     }
     if let Addr::SocketAddr(addr) = &req.remote_addr().0 {
         cx = cx.with_remote_addr(*addr);
+    }
+    if let Some(client) = crate::client::client_addr(req, trusted_proxies) {
+        cx = cx.with_client_addr(client);
     }
     if let Some(agent) = header_text(req, &USER_AGENT) {
         cx = cx.with_user_agent(agent);
@@ -423,7 +431,12 @@ mod tests {
             .header("user_id", "alice")
             .header(USER_AGENT, "curl/8")
             .finish();
-        let cx = context(&req, &HeaderName::from_static("user_id"), Channel::Http);
+        let cx = context(
+            &req,
+            &HeaderName::from_static("user_id"),
+            &[],
+            Channel::Http,
+        );
         assert_eq!(cx.channel, Channel::Http);
         assert_eq!(cx.user_id_hint(), Some("alice"));
         assert_eq!(cx.user_agent.as_deref(), Some("curl/8"));
@@ -439,16 +452,44 @@ mod tests {
             poem::http::uri::Scheme::HTTP,
         ));
         let req = Request::from_parts(parts, poem::Body::empty());
-        let cx = context(&req, &HeaderName::from_static("user_id"), Channel::Http);
+        let cx = context(
+            &req,
+            &HeaderName::from_static("user_id"),
+            &[],
+            Channel::Http,
+        );
         assert_eq!(cx.remote_addr, Some(peer));
 
         let cx = context(
             &Request::default(),
             &HeaderName::from_static("user_id"),
+            &[],
             Channel::Http,
         );
         assert_eq!(cx.user_id_hint(), None);
         assert_eq!(cx.user_agent, None);
+    }
+
+    #[test]
+    fn the_client_address_is_forwarded_only_through_trusted_proxies() {
+        let proxy: std::net::SocketAddr = "10.0.0.1:4242".parse().expect("addr");
+        let (mut parts, ()) = poem::http::Request::new(()).into_parts();
+        parts
+            .headers
+            .insert("x-forwarded-for", "203.0.113.9".parse().expect("header"));
+        let parts = poem::RequestParts::from((
+            parts,
+            poem::web::LocalAddr::default(),
+            poem::web::RemoteAddr(Addr::SocketAddr(proxy)),
+            poem::http::uri::Scheme::HTTP,
+        ));
+        let req = Request::from_parts(parts, poem::Body::empty());
+        let header = HeaderName::from_static("user_id");
+        let untrusted = context(&req, &header, &[], Channel::Http);
+        assert_eq!(untrusted.client_label(), "10.0.0.1");
+        let trusted = context(&req, &header, &[proxy.ip()], Channel::Http);
+        assert_eq!(trusted.client_label(), "203.0.113.9");
+        assert_eq!(trusted.remote_addr, Some(proxy));
     }
 
     fn with_sources(

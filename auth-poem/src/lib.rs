@@ -6,6 +6,7 @@ extern crate self as auth_poem;
 #[doc(hidden)]
 pub mod __private;
 mod auth;
+mod client;
 mod extract;
 mod extractor;
 pub mod manage_error;
@@ -25,6 +26,7 @@ pub use auth::{
     DEFAULT_API_KEY_HEADER, DEFAULT_USER_ID_HEADER, DEFAULT_WS_TOKEN_QUERY, PoemAuth,
     PoemAuthBuilder,
 };
+pub use client::client_addr;
 pub use extract::{WS_USER_ID_PARAM, masked_uri};
 pub use extractor::{Authenticated, OptionalAuthenticated};
 pub use middleware::{AuthEndpoint, AuthLayer};

@@ -1,13 +1,12 @@
 //! [`RequestLog`]: one structured log line per request, with who made it.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use auth_core::{AuthMethod, Principal};
 use poem::http::HeaderValue;
-use poem::web::RemoteAddr;
-use poem::{Addr, Endpoint, IntoResponse, Middleware, Request, Response, Result};
+use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 
 /// The request-id header [`RequestLog`] answers with.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -56,8 +55,9 @@ fn method_name(method: &AuthMethod) -> &'static str {
 ///
 /// The path is logged without its query string, so no credential carried in
 /// a query parameter reaches the log; no header value but the user agent is
-/// logged. The client IP is the peer's address, or, when the peer is one of
-/// the [`trusted_proxies`](Self::trusted_proxies), the right-most
+/// logged. The client IP is [`client_addr`](crate::client_addr): the peer's
+/// address, or, when the peer is one of the
+/// [`trusted_proxies`](Self::trusted_proxies), the right-most
 /// `X-Forwarded-For` entry that is not itself a trusted proxy: a client
 /// cannot choose the address it is logged under by sending the header.
 ///
@@ -91,51 +91,11 @@ impl RequestLog {
         self
     }
 
-    /// The client's address for `req`, as [`RequestLog`] logs it.
+    /// The client's address for `req`, as [`RequestLog`] logs it: the
+    /// [`client_addr`](crate::client_addr) with these trusted proxies.
     pub fn client_ip(&self, req: &Request) -> Option<IpAddr> {
-        let peer = match req.remote_addr() {
-            RemoteAddr(Addr::SocketAddr(addr)) => addr.ip(),
-            _ => return None,
-        };
-        client_ip(peer, forwarded_for(req).as_deref(), &self.trusted)
+        crate::client::client_addr(req, &self.trusted)
     }
-}
-
-fn forwarded_for(req: &Request) -> Option<String> {
-    let values: Vec<&str> = req
-        .headers()
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    (!values.is_empty()).then(|| values.join(","))
-}
-
-/// The client behind `peer`: walks `X-Forwarded-For` from the right while
-/// the hop is trusted.
-fn client_ip(peer: IpAddr, forwarded: Option<&str>, trusted: &[IpAddr]) -> Option<IpAddr> {
-    let canonical = |ip: IpAddr| ip.to_canonical();
-    let is_trusted = |ip: IpAddr| trusted.iter().any(|t| canonical(*t) == canonical(ip));
-    let mut client = canonical(peer);
-    if !is_trusted(client) {
-        return Some(client);
-    }
-    for hop in forwarded.unwrap_or("").rsplit(',') {
-        let hop = hop.trim();
-        let Some(ip) = hop
-            .parse::<IpAddr>()
-            .ok()
-            .or_else(|| hop.parse::<SocketAddr>().ok().map(|s| s.ip()))
-        else {
-            // An unreadable hop: stop at the last address we could trust.
-            break;
-        };
-        client = canonical(ip);
-        if !is_trusted(client) {
-            break;
-        }
-    }
-    Some(client)
 }
 
 impl<E: Endpoint> Middleware<E> for RequestLog {
@@ -196,53 +156,5 @@ impl<E: Endpoint> Endpoint for RequestLogEndpoint<E> {
             "request"
         );
         Ok(resp)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ip(s: &str) -> IpAddr {
-        s.parse().expect("ip")
-    }
-
-    #[test]
-    fn forwarded_for_is_ignored_from_an_untrusted_peer() {
-        assert_eq!(
-            client_ip(ip("203.0.113.9"), Some("1.2.3.4"), &[ip("10.0.0.1")]),
-            Some(ip("203.0.113.9"))
-        );
-    }
-
-    #[test]
-    fn forwarded_for_is_read_from_the_right_through_trusted_proxies() {
-        let trusted = [ip("10.0.0.1"), ip("10.0.0.2")];
-        // The client forged the left-most entry; the right-most untrusted hop wins.
-        assert_eq!(
-            client_ip(
-                ip("10.0.0.1"),
-                Some("6.6.6.6, 198.51.100.7, 10.0.0.2"),
-                &trusted
-            ),
-            Some(ip("198.51.100.7"))
-        );
-        assert_eq!(
-            client_ip(ip("10.0.0.1"), None, &trusted),
-            Some(ip("10.0.0.1"))
-        );
-        assert_eq!(
-            client_ip(ip("::ffff:10.0.0.1"), Some("198.51.100.7"), &trusted),
-            Some(ip("198.51.100.7"))
-        );
-    }
-
-    #[test]
-    fn an_unreadable_hop_stops_the_walk() {
-        let trusted = [ip("10.0.0.1")];
-        assert_eq!(
-            client_ip(ip("10.0.0.1"), Some("198.51.100.7, garbage"), &trusted),
-            Some(ip("10.0.0.1"))
-        );
     }
 }

@@ -169,13 +169,6 @@ fn oauth_error(error: &str) -> TokenAnswer {
     }))
 }
 
-fn client_addr(req: &Request) -> String {
-    match &req.remote_addr().0 {
-        poem::Addr::SocketAddr(addr) => addr.ip().to_string(),
-        other => other.to_string(),
-    }
-}
-
 enum Grant {
     Password(String, String),
     Refresh(String),
@@ -233,11 +226,15 @@ impl TokenApi {
         let provider = self.auth.provider();
         let outcome = match grant {
             Grant::Password(user, password) => match provider {
-                None => service.login(&user, &password, &client_addr(req)).await,
+                None => {
+                    service
+                        .login(&user, &password, &self.auth.client_label(req))
+                        .await
+                }
                 Some(provider) => {
                     let package = serde_json::json!({"username": user, "password": password});
                     service
-                        .login_client(&user, &client_addr(req), async {
+                        .login_client(&user, &self.auth.client_label(req), async {
                             provider
                                 .authenticate(package)
                                 .await

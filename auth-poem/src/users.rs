@@ -310,7 +310,7 @@ impl UsersApi {
         // throttle, the same budgets.
         let mut outcome = None;
         let guarded = throttle
-            .guard(&me.name, &client_addr(req), now, async {
+            .guard(&me.name, &self.auth.client_label(req), now, async {
                 let result = provider.client_self_update(&me.id, package.0).await;
                 let verdict = match &result {
                     Err(ManageError::Invalid(d)) if d.starts_with("current_password") => Ok(false),
@@ -448,7 +448,7 @@ impl UsersApi {
             .to_owned();
         let mut invalid = None;
         let outcome = service
-            .login_client(&username, &client_addr(req), async {
+            .login_client(&username, &self.auth.client_label(req), async {
                 provider.authenticate(package.0).await.map_err(|e| match e {
                     ManageError::Invalid(detail) => {
                         invalid = Some(detail);
@@ -496,13 +496,6 @@ fn token_response(pair: &TokenPair) -> TokenResponse {
         token_type: "bearer".into(),
         expires_in: pair.access.expires_in(),
         refresh_token: pair.refresh_token().to_owned(),
-    }
-}
-
-fn client_addr(req: &Request) -> String {
-    match &req.remote_addr().0 {
-        poem::Addr::SocketAddr(addr) => addr.ip().to_string(),
-        other => other.to_string(),
     }
 }
 

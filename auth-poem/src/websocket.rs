@@ -8,6 +8,7 @@ use auth_core::{AuthError, Channel, Principal, Requirement};
 use poem::{FromRequest, Request, RequestBody, Result};
 
 use crate::auth::{PoemAuth, check, log_refusal};
+use crate::extractor::Authenticated;
 use crate::rejection::{AuthRejection, Responses};
 
 /// The authenticated caller of a WebSocket upgrade; derefs to its
@@ -30,6 +31,9 @@ use crate::rejection::{AuthRejection, Responses};
 /// For optional authentication take `Option<WsAuthenticated>` (poem's own
 /// `FromRequest` for `Option<T>`): `None` for any refusal, misconfiguration
 /// included. `poem::Result<WsAuthenticated>` gives the refusal to inspect.
+/// Under [`#[requires]`](crate::requires) the route is authenticated on the
+/// WebSocket channel whatever wraps the extractor: a refused upgrade is
+/// refused, never retried as an HTTP request.
 ///
 /// ```
 /// use auth_core::{ApiKeyHandler, Pipeline};
@@ -80,9 +84,10 @@ impl WsAuthenticated {
         self.principal
     }
 
-    /// The configured refusals, for a refusal about this caller.
-    pub(crate) fn responses(&self) -> &Arc<Responses> {
-        &self.responses
+    /// The caller as the HTTP extractor's type, for the `#[requires]`
+    /// check (which knows it came from the WebSocket channel).
+    pub(crate) fn into_authenticated(self) -> Authenticated {
+        Authenticated::new(self.principal, self.responses)
     }
 
     /// Checks a requirement before the upgrade: a refusal with the
@@ -124,25 +129,31 @@ impl fmt::Debug for WsAuthenticated {
 
 impl<'a> FromRequest<'a> for WsAuthenticated {
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> Result<Self> {
-        if let Some(auth) = req.data::<PoemAuth>() {
-            let principal = auth.authenticate_websocket(req).await?;
-            return Ok(Self {
-                principal,
-                responses: auth.responses().clone(),
-            });
-        }
-        let error = AuthError::Misconfigured(
-            "the `WsAuthenticated` extractor found no `PoemAuth`: attach the auth with \
-             `.data(auth)`"
-                .into(),
-        );
-        log_refusal(&error, None);
-        Err(
-            AuthRejection::new(error, false, Arc::new(Responses::default()))
-                .on_channel(Channel::WebSocket)
-                .into(),
-        )
+        Ok(ws_authenticated(req).await?)
     }
+}
+
+/// The caller of the WebSocket upgrade `req`, authenticated on
+/// [`Channel::WebSocket`] through the attached [`PoemAuth`], else a 500
+/// refusal. The `#[requires]` guard of a WebSocket route calls it too.
+pub(crate) async fn ws_authenticated(req: &Request) -> Result<WsAuthenticated, AuthRejection> {
+    if let Some(auth) = req.data::<PoemAuth>() {
+        let principal = auth.authenticate_websocket(req).await?;
+        return Ok(WsAuthenticated {
+            principal,
+            responses: auth.responses().clone(),
+        });
+    }
+    let error = AuthError::Misconfigured(
+        "the `WsAuthenticated` extractor found no `PoemAuth`: attach the auth with \
+         `.data(auth)`"
+            .into(),
+    );
+    log_refusal(&error, None);
+    Err(
+        AuthRejection::new(error, false, Arc::new(Responses::default()))
+            .on_channel(Channel::WebSocket),
+    )
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! rotation and reuse detection, revocation, logout, throttling, `/me`, the
 //! permission catalogue and JWKS.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use auth_core::jwt::{Algorithm, JwtKey, KeySet, TokenIssuer, Validation};
@@ -14,7 +15,7 @@ use poem::http::StatusCode;
 use poem::test::{TestClient, TestResponse};
 use poem::{Endpoint, EndpointExt, Route, get, handler};
 use serde_json::{Value, json};
-use support::json_of;
+use support::{json_of, post_json_from};
 
 mod support;
 
@@ -24,6 +25,15 @@ fn whoami(user: Authenticated) -> String {
 }
 
 fn app_with(keys: KeySet, prefix: &str) -> (impl Endpoint, Arc<MemoryUserStore>) {
+    app_behind(keys, prefix, &[])
+}
+
+/// [`app_with`], believing `X-Forwarded-For` from `trusted_proxies`.
+fn app_behind(
+    keys: KeySet,
+    prefix: &str,
+    trusted_proxies: &[IpAddr],
+) -> (impl Endpoint, Arc<MemoryUserStore>) {
     let keys = Arc::new(keys);
     let hasher = PasswordHasher::fast_insecure_for_tests();
     let users = Arc::new(MemoryUserStore::new(hasher.clone()));
@@ -49,6 +59,7 @@ fn app_with(keys: KeySet, prefix: &str) -> (impl Endpoint, Arc<MemoryUserStore>)
         .expect("pipeline");
     let auth = PoemAuth::builder(pipeline)
         .token_service(tokens)
+        .trusted_proxies(trusted_proxies.iter().copied())
         .build()
         .expect("auth");
     let app = Route::new()
@@ -286,6 +297,74 @@ async fn repeated_failed_logins_are_throttled_with_retry_after() {
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     assert_eq!(retry.as_deref(), Some("1"));
+}
+
+fn alice(password: &str) -> Value {
+    json!({"username": "alice", "password": password})
+}
+
+#[tokio::test]
+async fn login_throttle_keys_on_the_peer_not_on_a_forged_forwarded_for() {
+    let (app, _) = app_with(hs_keys(), "/auth");
+    let peer = "203.0.113.9:4000";
+    for i in 1..=4 {
+        let forged = format!("198.51.100.{i}");
+        let status = post_json_from(&app, peer, Some(&forged), "/auth/token", &alice("nope")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    // A new forged address does not make a new client ...
+    let status = post_json_from(
+        &app,
+        peer,
+        Some("192.0.2.1"),
+        "/auth/token",
+        &alice("wonderland"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    // ... while another peer is a client of its own.
+    let other = "203.0.113.10:4000";
+    let status = post_json_from(&app, other, None, "/auth/token", &alice("wonderland")).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_login_throttle_keys_on_the_forwarded_client() {
+    let trusted: [IpAddr; 1] = ["10.0.0.1".parse().expect("ip")];
+    let (app, _) = app_behind(hs_keys(), "/auth", &trusted);
+    let through_proxy = "10.0.0.1:4000";
+    for i in 1..=4 {
+        // The client's own left-most entry changes; the hop the proxy added does not.
+        let forwarded = format!("6.6.6.{i}, 198.51.100.7");
+        let status = post_json_from(
+            &app,
+            through_proxy,
+            Some(&forwarded),
+            "/auth/token",
+            &alice("nope"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let status = post_json_from(
+        &app,
+        through_proxy,
+        Some("1.1.1.1, 198.51.100.7"),
+        "/auth/token",
+        &alice("wonderland"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    // Another client behind the same proxy is not throttled with the first.
+    let status = post_json_from(
+        &app,
+        through_proxy,
+        Some("198.51.100.8"),
+        "/auth/token",
+        &alice("wonderland"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 //! every route allowed and denied, 409, 404, 400, 501, provider logins and
 //! refresh, sessions ended by disabling, and the OpenAPI document.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use auth_core::dyn_provider::DynProvider;
@@ -22,7 +23,7 @@ use poem::test::{TestClient, TestResponse};
 use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::{OpenApi, OpenApiService, payload::PlainText};
 use serde_json::{Value, json};
-use support::{bearer, json_of, login, request};
+use support::{bearer, json_of, login, post_json_from, request};
 
 mod support;
 
@@ -34,11 +35,20 @@ struct Built {
 }
 
 async fn build_with(provider: impl FnOnce(StoreProvider) -> StoreProvider) -> Built {
-    build_with_roles(RoleMap::new().superuser("admin"), provider).await
+    build_with_roles(RoleMap::new().superuser("admin"), &[], provider).await
+}
+
+/// [`build_with`], believing `X-Forwarded-For` from `trusted_proxies`.
+async fn build_behind(
+    trusted_proxies: &[IpAddr],
+    provider: impl FnOnce(StoreProvider) -> StoreProvider,
+) -> Built {
+    build_with_roles(RoleMap::new().superuser("admin"), trusted_proxies, provider).await
 }
 
 async fn build_with_roles(
     roles: RoleMap,
+    trusted_proxies: &[IpAddr],
     provider: impl FnOnce(StoreProvider) -> StoreProvider,
 ) -> Built {
     let keys = Arc::new(KeySet::single(
@@ -79,6 +89,7 @@ async fn build_with_roles(
     let auth = PoemAuth::builder(pipeline)
         .token_service(tokens)
         .provider(provider.clone())
+        .trusted_proxies(trusted_proxies.iter().copied())
         .build()
         .expect("auth");
     Built { auth, provider }
@@ -362,7 +373,7 @@ async fn no_route_grants_a_role_or_permission_the_caller_lacks_nor_changes_the_c
         .superuser("admin")
         .role("moderator", [(R::Memory, P::Delete)].into_iter().collect())
         .role("lister", [(R::Users, P::List)].into_iter().collect());
-    let built = build_with_roles(roles, |p| p).await;
+    let built = build_with_roles(roles, &[], |p| p).await;
     let cli = client(&built.auth);
     let admin = login(&cli, "admin", ADMIN_PASSWORD).await;
     let mut clerk_permissions = PermissionSet::base();
@@ -688,6 +699,70 @@ async fn provider_login_answers_tokens_that_refresh() {
         .send()
         .await
         .assert_status(StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn provider_login_throttle_keys_on_the_client_a_trusted_proxy_forwards() {
+    let proxy: IpAddr = "10.0.0.1".parse().expect("ip");
+    let built = build_behind(&[proxy], |p| p).await;
+    let app = Route::new()
+        .nest("/auth", built.auth.routes())
+        .data(built.auth.clone());
+    let wrong = json!({"username": "admin", "password": "not-the-password"});
+    let right = json!({"username": "admin", "password": ADMIN_PASSWORD});
+    for i in 1..=4 {
+        let forwarded = format!("6.6.6.{i}, 198.51.100.7");
+        let status = post_json_from(
+            &app,
+            "10.0.0.1:4000",
+            Some(&forwarded),
+            "/auth/login",
+            &wrong,
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let status = post_json_from(
+        &app,
+        "10.0.0.1:4000",
+        Some("198.51.100.7"),
+        "/auth/login",
+        &right,
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let status = post_json_from(
+        &app,
+        "10.0.0.1:4000",
+        Some("198.51.100.8"),
+        "/auth/login",
+        &right,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // An untrusted peer's forged header is no new client: it shares the
+    // throttle of the address it comes from.
+    for i in 1..=4 {
+        let forged = format!("192.0.2.{i}");
+        let status = post_json_from(
+            &app,
+            "203.0.113.9:4000",
+            Some(&forged),
+            "/auth/login",
+            &wrong,
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let status = post_json_from(
+        &app,
+        "203.0.113.9:4000",
+        Some("192.0.2.99"),
+        "/auth/login",
+        &right,
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
 }
 
 #[tokio::test]

@@ -5,7 +5,10 @@
 //! path. Which argument carries the caller is decided by the argument's
 //! *type* (`Probe<T>` asks whether `T: AuthArg`), never by its name: the
 //! hidden guard argument takes the principal from such an argument when
-//! there is one, and authenticates by itself otherwise.
+//! there is one, and authenticates by itself otherwise. So is the channel
+//! (`Probe<T>` asks whether `T: OnChannel` is the WebSocket channel, through
+//! `Option` and `Result` too): a WebSocket route is authenticated on the
+//! WebSocket channel only.
 
 use std::collections::BTreeSet;
 
@@ -390,6 +393,7 @@ pub(crate) fn handler(function: ItemFn, req: &Req) -> TokenStream {
     }
 
     let reuse = any_probe(&probe_types, "IS_AUTH_ARG");
+    let websocket = any_probe(&probe_types, "IS_WEBSOCKET");
     let conditions = condition_closure(req, &bindings);
     let rule = rule(req);
     let generics = &sig.generics;
@@ -421,7 +425,7 @@ pub(crate) fn handler(function: ItemFn, req: &Req) -> TokenStream {
     quote! {
         #(#attrs)*
         #vis async fn #ident #generics (
-            __auth_poem_guard: #p::HandlerGuard<'_, #reuse>,
+            __auth_poem_guard: #p::HandlerGuard<'_, #reuse, #websocket>,
             #(#outer),*
         ) -> #p::poem::Result<impl #p::poem::IntoResponse> #where_clause {
             #(#inner_attrs)*
@@ -492,6 +496,7 @@ pub(crate) fn api(mut item_impl: ItemImpl, operations: Vec<(usize, Req)>) -> Tok
             .map(|ty| sanitized(ty, &params, Some(&sanitized_self)))
             .collect();
         let reuse = any_probe(&arg_types, "IS_AUTH_ARG");
+        let websocket = any_probe(&arg_types, "IS_WEBSOCKET");
         let documented = any_probe(&arg_types, "DOCUMENTS_AUTH");
         let is_result = any_probe(
             &[sanitized(&output, &params, Some(&sanitized_self))],
@@ -501,6 +506,7 @@ pub(crate) fn api(mut item_impl: ItemImpl, operations: Vec<(usize, Req)>) -> Tok
         impls.push(quote! {
             impl #impl_generics #p::Operation<#index> for #self_ty #where_clause {
                 const REUSE: #p::bool = #reuse;
+                const WEBSOCKET: #p::bool = #websocket;
                 const DOCUMENTED: #p::bool = #documented;
                 const DOC_LINE: &'static #p::str = #doc_line;
                 type Shape = #p::Flatten<#output, #is_result>;

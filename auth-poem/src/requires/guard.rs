@@ -4,7 +4,8 @@
 
 use std::marker::PhantomData;
 
-use auth_core::{Principal, Scope};
+use auth_core::{Channel, Principal, Scope};
+use poem::web::websocket::WebSocket;
 use poem::{FromRequest, Request, RequestBody};
 use poem_openapi::registry::{MetaOAuthScope, MetaResponses, MetaSecurityScheme, Registry};
 use poem_openapi::{ApiExtractor, ApiExtractorType, ApiResponse, ExtractParamOptions};
@@ -14,15 +15,63 @@ use super::spec;
 use crate::extractor::{Authenticated, OptionalAuthenticated, authenticated};
 use crate::openapi::{ApiAuth, OptionalApiAuth, current, intern};
 use crate::rejection::AuthRejection;
-use crate::websocket::WsAuthenticated;
+use crate::websocket::{WsAuthenticated, ws_authenticated};
+
+/// An argument type that decides the channel a `#[requires]` route is
+/// authenticated on: [`Channel::WebSocket`] for [`WsAuthenticated`] and
+/// poem's [`WebSocket`], [`Channel::Http`] for the HTTP auth extractors,
+/// and the inner type's channel for poem's `Option<T>` and `Result<T>`.
+///
+/// When any argument is on the WebSocket channel, the route is a WebSocket
+/// route: the guard authenticates it on that channel only, and a caller an
+/// HTTP extractor carries is not taken for it.
+pub trait OnChannel {
+    /// The channel.
+    const CHANNEL: Channel;
+}
+
+impl OnChannel for Authenticated {
+    const CHANNEL: Channel = Channel::Http;
+}
+
+impl OnChannel for OptionalAuthenticated {
+    const CHANNEL: Channel = Channel::Http;
+}
+
+impl OnChannel for ApiAuth {
+    const CHANNEL: Channel = Channel::Http;
+}
+
+impl OnChannel for OptionalApiAuth {
+    const CHANNEL: Channel = Channel::Http;
+}
+
+impl OnChannel for WsAuthenticated {
+    const CHANNEL: Channel = Channel::WebSocket;
+}
+
+impl OnChannel for WebSocket {
+    const CHANNEL: Channel = Channel::WebSocket;
+}
+
+/// poem's optional extractor: on the inner extractor's channel.
+impl<T: OnChannel> OnChannel for Option<T> {
+    const CHANNEL: Channel = T::CHANNEL;
+}
+
+/// poem's fallible extractor: on the inner extractor's channel.
+impl<T: OnChannel> OnChannel for poem::Result<T> {
+    const CHANNEL: Channel = T::CHANNEL;
+}
 
 /// An argument type that carries the caller once extracted, so the
 /// `#[requires]` check reuses it instead of authenticating again.
 ///
 /// Implemented for every auth extractor of this crate. It is how the
 /// generated code tells which argument carries the identity: by the
-/// argument's *type*, through [`Probe`], never by its name.
-pub trait AuthArg {
+/// argument's *type*, through [`Probe`], never by its name; so is the
+/// channel the caller was authenticated on ([`OnChannel`]).
+pub trait AuthArg: OnChannel {
     /// The caller, when this extractor has one (an optional extractor
     /// without credential has none).
     fn caller(&self) -> Option<Authenticated>;
@@ -54,10 +103,7 @@ impl AuthArg for OptionalApiAuth {
 
 impl AuthArg for WsAuthenticated {
     fn caller(&self) -> Option<Authenticated> {
-        Some(Authenticated::new(
-            self.principal().clone(),
-            self.responses().clone(),
-        ))
+        Some(self.clone().into_authenticated())
     }
 }
 
@@ -107,9 +153,11 @@ pub trait Fallback {
     const DOCUMENTS_AUTH: bool = false;
     /// The type is no `Result`.
     const IS_RESULT: bool = false;
+    /// The type does not make the route a WebSocket route.
+    const IS_WEBSOCKET: bool = false;
 
     /// No caller in an argument of this type.
-    fn caller(_arg: &Self::Arg) -> Option<Authenticated> {
+    fn caller(_arg: &Self::Arg) -> Option<(Channel, Authenticated)> {
         None
     }
 }
@@ -122,10 +170,15 @@ impl<T: ?Sized + AuthArg> Probe<T> {
     /// The type is an [`AuthArg`].
     pub const IS_AUTH_ARG: bool = true;
 
-    /// The caller `arg` carries.
-    pub fn caller(arg: &T) -> Option<Authenticated> {
-        arg.caller()
+    /// The caller `arg` carries, with the channel it was authenticated on.
+    pub fn caller(arg: &T) -> Option<(Channel, Authenticated)> {
+        arg.caller().map(|caller| (T::CHANNEL, caller))
     }
+}
+
+impl<T: ?Sized + OnChannel> Probe<T> {
+    /// Whether the type makes the route a WebSocket route.
+    pub const IS_WEBSOCKET: bool = matches!(T::CHANNEL, Channel::WebSocket);
 }
 
 impl<T: ?Sized + DocumentsAuth> Probe<T> {
@@ -138,19 +191,43 @@ impl<T: ?Sized + IsResult> Probe<T> {
     pub const IS_RESULT: bool = true;
 }
 
-/// The caller: the first one an argument carries (`found`), else the one
-/// the guard authenticated, else the result of authenticating `req` now.
+/// The channel of a route: WebSocket when some argument's type says so
+/// (the `WEBSOCKET` parameter of the guards), HTTP otherwise.
+const fn channel(websocket: bool) -> Channel {
+    if websocket {
+        Channel::WebSocket
+    } else {
+        Channel::Http
+    }
+}
+
+/// Authenticates `req` on `channel`: a WebSocket route is never
+/// authenticated on the HTTP channel, nor an HTTP route on the WebSocket one.
+async fn authenticate(req: &Request, channel: Channel) -> Result<Authenticated, AuthRejection> {
+    match channel {
+        Channel::Http => authenticated(req).await,
+        Channel::WebSocket => ws_authenticated(req)
+            .await
+            .map(WsAuthenticated::into_authenticated),
+    }
+}
+
+/// The caller: the first one an argument carries on the route's `channel`
+/// (`found`), else the one the guard authenticated, else the result of
+/// authenticating `req` on `channel` now.
 async fn resolve<const K: usize>(
     req: &Request,
+    channel: Channel,
     authenticated_early: Option<Authenticated>,
-    found: [Option<Authenticated>; K],
+    found: [Option<(Channel, Authenticated)>; K],
 ) -> Result<Authenticated, AuthRejection> {
-    if let Some(caller) = found.into_iter().flatten().next() {
+    let on_channel = found.into_iter().flatten().find(|(on, _)| *on == channel);
+    if let Some((_, caller)) = on_channel {
         return Ok(caller);
     }
     match authenticated_early {
         Some(caller) => Ok(caller),
-        None => authenticated(req).await,
+        None => authenticate(req, channel).await,
     }
 }
 
@@ -162,30 +239,37 @@ async fn resolve<const K: usize>(
 /// it waits: the auth argument authenticates, and [`caller`](Self::caller)
 /// takes the principal from it, so the pipeline runs once. Either way the
 /// principal [`AuthLayer`](crate::AuthLayer) stored is reused when there is one.
-pub struct HandlerGuard<'a, const REUSE: bool> {
+///
+/// With `WEBSOCKET` true (some argument is on [`Channel::WebSocket`], see
+/// [`OnChannel`]) it authenticates on the WebSocket channel, and takes the
+/// caller only from an argument on that channel: an `Option<WsAuthenticated>`
+/// that was refused is refused again here, never retried over HTTP.
+pub struct HandlerGuard<'a, const REUSE: bool, const WEBSOCKET: bool> {
     req: &'a Request,
     caller: Option<Authenticated>,
 }
 
-impl<'a, const REUSE: bool> FromRequest<'a> for HandlerGuard<'a, REUSE> {
+impl<'a, const REUSE: bool, const WEBSOCKET: bool> FromRequest<'a>
+    for HandlerGuard<'a, REUSE, WEBSOCKET>
+{
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
         let caller = if REUSE {
             None
         } else {
-            Some(authenticated(req).await?)
+            Some(authenticate(req, channel(WEBSOCKET)).await?)
         };
         Ok(Self { req, caller })
     }
 }
 
-impl<const REUSE: bool> HandlerGuard<'_, REUSE> {
-    /// The caller: from an argument (`found`, one probe per argument),
-    /// else authenticated here.
+impl<const REUSE: bool, const WEBSOCKET: bool> HandlerGuard<'_, REUSE, WEBSOCKET> {
+    /// The caller: from an argument on the route's channel (`found`, one
+    /// probe per argument), else authenticated here on that channel.
     pub async fn caller<const K: usize>(
         self,
-        found: [Option<Authenticated>; K],
+        found: [Option<(Channel, Authenticated)>; K],
     ) -> Result<Authenticated, AuthRejection> {
-        resolve(self.req, self.caller, found).await
+        resolve(self.req, channel(WEBSOCKET), self.caller, found).await
     }
 }
 
@@ -194,6 +278,9 @@ impl<const REUSE: bool> HandlerGuard<'_, REUSE> {
 pub trait Operation<const N: usize> {
     /// Some argument of the operation is an [`AuthArg`].
     const REUSE: bool;
+    /// Some argument of the operation is on [`Channel::WebSocket`] (see
+    /// [`OnChannel`]): the operation is authenticated on that channel only.
+    const WEBSOCKET: bool;
     /// Some argument of the operation is a [`DocumentsAuth`].
     const DOCUMENTED: bool;
     /// The line added to the operation's docs at compile time.
@@ -207,21 +294,22 @@ pub trait Operation<const N: usize> {
 /// The hidden first argument `#[auth_poem::api]` adds to a protected
 /// operation: a poem-openapi security extractor, so the operation is
 /// documented with this crate's schemes and the rule's OAuth2 scopes even
-/// when it takes no [`ApiAuth`]. It authenticates as [`HandlerGuard`] does.
+/// when it takes no [`ApiAuth`]. It authenticates as [`HandlerGuard`] does,
+/// on the channel [`Operation::WEBSOCKET`] says.
 pub struct ApiGuard<'a, A, const N: usize> {
     req: &'a Request,
     caller: Option<Authenticated>,
     api: PhantomData<fn() -> A>,
 }
 
-impl<A, const N: usize> ApiGuard<'_, A, N> {
-    /// The caller: from an argument (`found`, one probe per argument),
-    /// else authenticated here.
+impl<A: Operation<N>, const N: usize> ApiGuard<'_, A, N> {
+    /// The caller: from an argument on the operation's channel (`found`,
+    /// one probe per argument), else authenticated here on that channel.
     pub async fn caller<const K: usize>(
         self,
-        found: [Option<Authenticated>; K],
+        found: [Option<(Channel, Authenticated)>; K],
     ) -> Result<Authenticated, AuthRejection> {
-        resolve(self.req, self.caller, found).await
+        resolve(self.req, channel(A::WEBSOCKET), self.caller, found).await
     }
 }
 
@@ -258,7 +346,7 @@ impl<'a, A: Operation<N>, const N: usize> ApiExtractor<'a> for ApiGuard<'a, A, N
         let caller = if A::REUSE {
             None
         } else {
-            Some(authenticated(req).await?)
+            Some(authenticate(req, channel(A::WEBSOCKET)).await?)
         };
         Ok(Self {
             req,
@@ -481,6 +569,84 @@ mod tests {
         ];
         assert_eq!(results, [true, true, false]);
         assert!(<Probe<String>>::caller(&String::new()).is_none());
+    }
+
+    #[test]
+    fn probes_tell_websocket_routes_by_type_through_every_wrapper() {
+        #[allow(unused_imports)]
+        use super::Fallback as _;
+        let websocket = [
+            <Probe<WsAuthenticated>>::IS_WEBSOCKET,
+            <Probe<Option<WsAuthenticated>>>::IS_WEBSOCKET,
+            <Probe<poem::Result<WsAuthenticated>>>::IS_WEBSOCKET,
+            <Probe<Option<poem::Result<WsAuthenticated>>>>::IS_WEBSOCKET,
+            <Probe<WebSocket>>::IS_WEBSOCKET,
+            <Probe<Authenticated>>::IS_WEBSOCKET,
+            <Probe<Option<Authenticated>>>::IS_WEBSOCKET,
+            <Probe<OptionalAuthenticated>>::IS_WEBSOCKET,
+            <Probe<ApiAuth>>::IS_WEBSOCKET,
+            <Probe<String>>::IS_WEBSOCKET,
+        ];
+        assert_eq!(
+            websocket,
+            [
+                true, true, true, true, true, false, false, false, false, false
+            ]
+        );
+        let caller = Authenticated::new(
+            Principal::new("u", AuthMethod::Jwt),
+            std::sync::Arc::default(),
+        );
+        let carried = <Probe<Option<Authenticated>>>::caller(&Some(caller));
+        assert_eq!(carried.map(|(channel, _)| channel), Some(Channel::Http));
+    }
+
+    #[tokio::test]
+    async fn a_websocket_route_never_takes_an_http_caller_nor_authenticates_over_http() {
+        use auth_core::{ApiKeyHandler, Pipeline};
+
+        let auth = crate::PoemAuth::new(
+            Pipeline::builder()
+                .handler(
+                    ApiKeyHandler::builder()
+                        .http_key("h-1")
+                        .ws_key("w-1")
+                        .build(),
+                )
+                .build()
+                .expect("pipeline"),
+        );
+        let http_caller = Authenticated::new(
+            Principal::new("http", AuthMethod::Jwt),
+            std::sync::Arc::default(),
+        );
+        let mut req = Request::builder().header("x-api-key", "h-1").finish();
+        req.set_data(auth.clone());
+        let refusal = resolve(
+            &req,
+            Channel::WebSocket,
+            None,
+            [Some((Channel::Http, http_caller.clone()))],
+        )
+        .await
+        .expect_err("an HTTP key and an HTTP caller do not open a WebSocket route");
+        assert_eq!(refusal.channel(), Channel::WebSocket);
+        let caller = resolve(
+            &req,
+            Channel::Http,
+            None,
+            [Some((Channel::Http, http_caller))],
+        )
+        .await
+        .expect("the HTTP caller on an HTTP route");
+        assert_eq!(caller.id, "http");
+
+        let mut req = Request::builder().uri_str("/ws?token=w-1").finish();
+        req.set_data(auth);
+        let caller = resolve(&req, Channel::WebSocket, None, [None])
+            .await
+            .expect("the WebSocket key on a WebSocket route");
+        assert_eq!(caller.id, auth_core::DEFAULT_USER_ID);
     }
 
     #[test]

@@ -13,6 +13,6 @@ pub(crate) mod spec;
 
 pub use guard::{
     ApiGuard, AuthArg, DocumentsAuth, Fallback, Flat, Flatten, HandlerGuard, IsResult, OAuthScope,
-    Operation, Probe, Refusable, check, no_condition, principal, refused,
+    OnChannel, Operation, Probe, Refusable, check, no_condition, principal, refused,
 };
 pub use rule::Rule;

@@ -53,7 +53,8 @@ pub struct Config {
     /// The password of the `admin` user seeded at first start; `None`
     /// generates one and prints it once.
     pub admin_password: Option<SecretString>,
-    /// Proxies whose `X-Forwarded-For` the request log believes.
+    /// Proxies whose `X-Forwarded-For` is believed: by the request log, the
+    /// request spans and the login throttle.
     pub trusted_proxies: Vec<IpAddr>,
 }
 
@@ -252,6 +253,7 @@ pub async fn build(config: Config) -> Result<impl Endpoint + use<>, Box<dyn Erro
         .token_service(tokens)
         .provider(Arc::new(provider))
         .handler_settings(handler_settings)
+        .trusted_proxies(config.trusted_proxies.iter().copied())
         .build()?;
 
     let api = OpenApiService::new(
@@ -260,12 +262,14 @@ pub async fn build(config: Config) -> Result<impl Endpoint + use<>, Box<dyn Erro
         chat::VERSION,
     );
     let root = auth.openapi_endpoints(&api).nest("/", api);
+    let tracing = auth.masked_tracing();
     Ok(Route::new()
         .nest("/auth", auth.routes())
         .at("/ws", get(chat::websocket))
         .at("/ws/:user_id", get(chat::websocket))
         .nest("/", root)
         .data(auth)
+        .with(tracing)
         .with_if(open.any(), loopback::LoopbackOnly)
         .with(RequestLog::new().trusted_proxies(config.trusted_proxies)))
 }

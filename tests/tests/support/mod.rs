@@ -1,6 +1,7 @@
 //! Helpers the integration tests share: a JSON body, a login at
-//! `/auth/token`, a request with or without a credential, and the token
-//! service most tests start from. Each test file uses a part of them.
+//! `/auth/token`, a request with or without a credential, a request from a
+//! given socket peer, and the token service most tests start from. Each
+//! test file uses a part of them.
 #![allow(dead_code)]
 
 use std::sync::Arc;
@@ -83,6 +84,34 @@ pub(crate) async fn request<E: Endpoint>(
         req = req.body_json(body);
     }
     req.send().await
+}
+
+/// `POST path` with a JSON body as if from the socket peer `peer`
+/// (`TestClient` requests come from no socket), with an `X-Forwarded-For`
+/// header when one is given: the status.
+pub(crate) async fn post_json_from<E: Endpoint>(
+    ep: &E,
+    peer: &str,
+    forwarded_for: Option<&str>,
+    path: &str,
+    body: &Value,
+) -> StatusCode {
+    let mut builder = poem::http::Request::builder()
+        .method("POST")
+        .uri(path)
+        .header("content-type", "application/json");
+    if let Some(forwarded_for) = forwarded_for {
+        builder = builder.header("x-forwarded-for", forwarded_for);
+    }
+    let (parts, ()) = builder.body(()).expect("request").into_parts();
+    let parts = poem::RequestParts::from((
+        parts,
+        poem::web::LocalAddr::default(),
+        poem::web::RemoteAddr(poem::Addr::SocketAddr(peer.parse().expect("peer address"))),
+        poem::http::uri::Scheme::HTTP,
+    ));
+    let req = poem::Request::from_parts(parts, poem::Body::from_json(body).expect("json"));
+    ep.get_response(req).await.status()
 }
 
 /// The status and body of a response; a body that is not JSON is `null`.
