@@ -559,7 +559,15 @@ impl TokenService {
             self.revocations
                 .revoke_jti(jti, principal.expires_at.unwrap_or(i64::MAX));
         }
-        if let Some(sid) = principal.extra.get("sid").and_then(|s| s.as_str()) {
+        // Only a token of ours names one of our sessions: a Basic user's
+        // `extra` is their profile, an outside token's its provider's claims.
+        let ours = principal.method == AuthMethod::Jwt && principal.token_id.is_some();
+        if let Some(sid) = principal
+            .extra
+            .get("sid")
+            .and_then(|s| s.as_str())
+            .filter(|_| ours)
+        {
             self.end_session(sid).await?;
         }
         Ok(())
@@ -592,6 +600,8 @@ impl TokenService {
         };
         self.end_user_sessions(&user.id).await?;
         let found = self.users.set_enabled(username, false).await?;
+        // Again: a login in the second after the first cut-off is cut too.
+        self.end_user_sessions(&user.id).await?;
         Ok(found)
     }
 
@@ -604,6 +614,8 @@ impl TokenService {
         let phc = self.hasher.hash(new_password.to_owned()).await?;
         self.end_user_sessions(&user.id).await?;
         let found = self.users.set_password_hash(username, phc).await?;
+        // Again: a login in the second after the first cut-off is cut too.
+        self.end_user_sessions(&user.id).await?;
         Ok(found)
     }
 

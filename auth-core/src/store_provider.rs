@@ -422,9 +422,22 @@ impl StoreProvider {
         Ok(self.hasher.hash(password).await?)
     }
 
-    /// Ends the user's sessions; called before the change that needs it, so
+    /// Makes `change` with the user's sessions ended around it: before, so
     /// a store that cannot record the cut-off refuses the change (503)
-    /// rather than make it with the old tokens still alive.
+    /// rather than make it with the old tokens alive; and after, so no
+    /// token minted while the change was being made (a login in the next
+    /// second, with the old password or roles) outlives it.
+    async fn ending_sessions<T>(
+        &self,
+        id: &str,
+        change: impl std::future::Future<Output = ManageResult<T>>,
+    ) -> ManageResult<T> {
+        self.end_sessions(id).await?;
+        let done = change.await?;
+        self.end_sessions(id).await?;
+        Ok(done)
+    }
+
     async fn end_sessions(&self, id: &str) -> ManageResult<()> {
         if let Some(tokens) = &self.sessions {
             tokens.end_user_sessions(id).await?;
@@ -565,14 +578,14 @@ impl AuthProvider for StoreProvider {
             enabled: Some(false),
             ..UserUpdate::default()
         };
-        self.end_sessions(client_id).await?;
-        self.store.update_user(client_id, update).await?;
+        self.ending_sessions(client_id, self.store.update_user(client_id, update))
+            .await?;
         Ok(())
     }
 
     async fn delete_client(&self, client_id: &str) -> ManageResult<()> {
-        self.end_sessions(client_id).await?;
-        self.store.delete_user(client_id).await?;
+        self.ending_sessions(client_id, self.store.delete_user(client_id))
+            .await?;
         tracing::info!(user = %client_id, "user deleted");
         Ok(())
     }
@@ -590,8 +603,9 @@ impl AuthProvider for StoreProvider {
         client_id: &str,
         roles: &BTreeSet<String>,
     ) -> ManageResult<ClientData> {
-        self.end_sessions(client_id).await?;
-        let user = self.store.remove_roles(client_id, roles).await?;
+        let user = self
+            .ending_sessions(client_id, self.store.remove_roles(client_id, roles))
+            .await?;
         Ok(client_of(&user))
     }
 
@@ -619,10 +633,12 @@ impl AuthProvider for StoreProvider {
             enabled: package.enabled,
             extra: package.extra,
         };
-        if ends_sessions {
-            self.end_sessions(client_id).await?;
-        }
-        let user = self.store.update_user(client_id, update).await?;
+        let change = self.store.update_user(client_id, update);
+        let user = if ends_sessions {
+            self.ending_sessions(client_id, change).await?
+        } else {
+            change.await?
+        };
         Ok(client_of(&user))
     }
 
@@ -634,6 +650,9 @@ impl AuthProvider for StoreProvider {
         let user = self.user(client_id).await?;
         let password_hash = match package.password {
             Some(new) => {
+                // The new password is judged first: an answer about it must
+                // not tell whether a guessed current password was right.
+                self.check_password(&new)?;
                 let current = package.current_password.ok_or_else(|| {
                     ManageError::Invalid("current_password: required to set a new password".into())
                 })?;
@@ -656,10 +675,12 @@ impl AuthProvider for StoreProvider {
             extra: package.extra,
             ..UserUpdate::default()
         };
-        if ends_sessions {
-            self.end_sessions(client_id).await?;
-        }
-        let user = self.store.update_user(client_id, update).await?;
+        let change = self.store.update_user(client_id, update);
+        let user = if ends_sessions {
+            self.ending_sessions(client_id, change).await?
+        } else {
+            change.await?
+        };
         Ok(client_of(&user))
     }
 

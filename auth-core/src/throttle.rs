@@ -19,7 +19,10 @@
 //!   [`account_max_delay_secs`](ThrottlePolicy::account_max_delay_secs), so
 //!   a correct login from an address with no failures is slowed, never
 //!   locked out.
-//! - A success forgets the account's failures and the pair's.
+//! - A success forgets the pair's failures; the account's decay with time
+//!   only, so no login (of a look-alike account, say) resets a guesser.
+//! - Password checks of one account run one at a time on an instance, so
+//!   concurrent guesses each see the failures before them.
 //! - Failures older than [`forget_after_secs`](ThrottlePolicy::forget_after_secs)
 //!   count no more.
 //!
@@ -109,7 +112,10 @@ pub trait ThrottleStore: Send + Sync + 'static {
         since: i64,
     ) -> AuthResult<Failures>;
 
-    /// Forgets the failures of `account` and of (`account`, `addr`).
+    /// Forgets the failures of (`account`, `addr`), after a correct
+    /// password from there. The account's count across addresses stays:
+    /// it decays with time only, so no login (of a look-alike account, say)
+    /// resets a guesser's budget.
     async fn clear(&self, account: &str, addr: &str) -> AuthResult<()>;
 }
 
@@ -238,7 +244,6 @@ impl ThrottleStore for MemoryThrottleStore {
     async fn clear(&self, account: &str, addr: &str) -> AuthResult<()> {
         let mut counts = self.lock()?;
         counts.pairs.remove(&(account.to_owned(), addr.to_owned()));
-        counts.accounts.remove(account);
         Ok(())
     }
 }
@@ -252,8 +257,17 @@ impl ThrottleStore for MemoryThrottleStore {
 /// assert_eq!(account_key("ÉLODIE"), "élodie");
 /// ```
 pub fn account_key(username: &str) -> String {
-    username.trim().to_lowercase()
+    // Longer names are no accounts; a cap keeps a flood of them small.
+    username
+        .trim()
+        .chars()
+        .take(MAX_ACCOUNT_CHARS)
+        .collect::<String>()
+        .to_lowercase()
 }
+
+/// The longest account name the throttle keeps, in characters.
+const MAX_ACCOUNT_CHARS: usize = 256;
 
 /// The one throttle of every password check (see the [module docs](self)).
 ///
@@ -276,6 +290,9 @@ pub fn account_key(username: &str) -> String {
 pub struct LoginThrottle {
     policy: ThrottlePolicy,
     store: Arc<dyn ThrottleStore>,
+    /// One password check at a time per account on this instance, so that
+    /// concurrent guesses each see the failures before them.
+    turns: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 impl std::fmt::Debug for LoginThrottle {
@@ -298,7 +315,39 @@ impl LoginThrottle {
     /// A throttle with this policy, counting in `store` (shared by every
     /// instance using it).
     pub fn with_store(policy: ThrottlePolicy, store: Arc<dyn ThrottleStore>) -> Self {
-        Self { policy, store }
+        Self {
+            policy,
+            store,
+            turns: Arc::default(),
+        }
+    }
+
+    /// Runs `f` in the account's turn: checks of one account on this
+    /// instance run one after another (instances sharing a store may still
+    /// overlap, by at most one check each).
+    async fn in_turn<T>(
+        &self,
+        account: &str,
+        f: impl std::future::Future<Output = AuthResult<T>>,
+    ) -> AuthResult<T> {
+        let poisoned = || AuthError::Unavailable("login throttle: a writer panicked".into());
+        let turn = self
+            .turns
+            .lock()
+            .map_err(|_| poisoned())?
+            .entry(account.to_owned())
+            .or_default()
+            .clone();
+        let out = {
+            let _mine = turn.lock().await;
+            f.await
+        };
+        let mut turns = self.turns.lock().map_err(|_| poisoned())?;
+        // Only the map and this call hold it: nobody waits, forget it.
+        if Arc::strong_count(&turn) == 2 {
+            turns.remove(account);
+        }
+        out
     }
 
     /// The policy.
@@ -367,8 +416,8 @@ impl LoginThrottle {
             .map(drop)
     }
 
-    /// Forgets the failures of the account and the pair after a correct
-    /// password.
+    /// Forgets the failures of the pair after a correct password (see
+    /// [`ThrottleStore::clear`]).
     pub async fn record_success(&self, username: &str, addr: &str) -> AuthResult<()> {
         self.store.clear(&account_key(username), addr).await
     }
@@ -387,18 +436,21 @@ impl LoginThrottle {
     where
         F: std::future::Future<Output = AuthResult<bool>> + Send,
     {
-        self.check(username, addr, now).await?;
-        match verify.await {
-            Ok(true) => {
-                self.record_success(username, addr).await?;
-                Ok(true)
+        self.in_turn(&account_key(username), async {
+            self.check(username, addr, now).await?;
+            match verify.await {
+                Ok(true) => {
+                    self.record_success(username, addr).await?;
+                    Ok(true)
+                }
+                Ok(false) | Err(AuthError::InvalidCredentials) => {
+                    self.record_failure(username, addr, now).await?;
+                    Ok(false)
+                }
+                Err(other) => Err(other),
             }
-            Ok(false) | Err(AuthError::InvalidCredentials) => {
-                self.record_failure(username, addr, now).await?;
-                Ok(false)
-            }
-            Err(other) => Err(other),
-        }
+        })
+        .await
     }
 }
 
@@ -479,6 +531,9 @@ mod tests {
             assert!(t.check("v", "ip", 0).await.is_ok());
             t.record_success("u", "ip").await.expect("cleared");
             assert!(t.check("u", "ip", 0).await.is_ok());
+            // The account's count across addresses stays.
+            let f = t.store.failures("u", "ip", -1).await.expect("read");
+            assert_eq!((f.pair, f.account), (0, 5));
         });
     }
 
@@ -554,6 +609,40 @@ mod tests {
             assert_eq!(t.guard("u", "ip", 1, async { Ok(true) }).await, Ok(true));
             assert_eq!(wait(t.check("u", "ip", 1).await), 0, "a success forgets");
         });
+    }
+
+    #[test]
+    fn concurrent_guesses_each_see_the_failures_before_them() {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(async {
+                let t = LoginThrottle::new(policy());
+                let tried = Arc::new(std::sync::atomic::AtomicU32::new(0));
+                let guesses = (0..20).map(|_| {
+                    let (t, tried) = (t.clone(), tried.clone());
+                    tokio::spawn(async move {
+                        t.guard("u", "ip", 0, async {
+                            tried.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            tokio::task::yield_now().await;
+                            Ok(false)
+                        })
+                        .await
+                    })
+                });
+                for guess in guesses.collect::<Vec<_>>() {
+                    let _ = guess.await.expect("joined");
+                }
+                // Two free failures, then the third sets a wait: no more.
+                assert_eq!(tried.load(std::sync::atomic::Ordering::SeqCst), 3);
+            });
+    }
+
+    #[test]
+    fn a_huge_username_is_kept_short() {
+        assert_eq!(account_key(&"a".repeat(100_000)).len(), 256);
     }
 
     struct DownStore;

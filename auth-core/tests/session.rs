@@ -515,7 +515,7 @@ fn a_login_upgrades_a_hash_of_old_parameters_once() {
         .add_user("alice", "wonderland", PermissionSet::base(), ["reader"])
         .expect("user");
     let keys = Arc::new(KeySet::single(
-        JwtKey::hmac(Algorithm::HS256, &[3u8; 32]).expect("key"),
+        JwtKey::hmac(Algorithm::HS256, b"an-hmac-secret-for-the-session-tests").expect("key"),
     ));
     let issuer = TokenIssuer::new(keys, None).expect("issuer");
     let service = TokenService::new(issuer, users.clone()).with_hasher(current.clone());

@@ -41,7 +41,9 @@ use auth_core::grant::Grant;
 use auth_core::manage::{ManageError, Page, UserFilter};
 use auth_core::provider::ClientData;
 use auth_core::session::{LoginError, TokenPair};
-use auth_core::{AuthError, AuthPermission as P, AuthResource as R, PermissionSet, Principal};
+use auth_core::{
+    AuthError, AuthMethod, AuthPermission as P, AuthResource as R, PermissionSet, Principal,
+};
 use poem::Request;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -293,29 +295,41 @@ impl UsersApi {
     /// Change yourself (the provider's self-update package: for the
     /// built-in provider, a new password with the current one, or profile
     /// data). A new password ends every session, this one included.
+    ///
+    /// Only a user's own credential (a token or Basic) acts for them: an
+    /// API key or an open service names no user and is refused (403). A
+    /// body with `current_password` is a password check like a login: the
+    /// same throttle and budgets; only a new password set with it counts as
+    /// a correct one.
     #[oai(path = "/users/me", method = "patch")]
     async fn update_me(&self, req: &Request, caller: ApiAuth, package: Json<Value>) -> Answer {
         let provider = self.provider()?;
         let me = caller.principal();
-        let checks_password = package
-            .0
-            .get("current_password")
-            .is_some_and(|p| !p.is_null());
+        if !matches!(me.method, AuthMethod::Jwt | AuthMethod::Basic) {
+            return Err(ManageFailure::Forbidden(body(
+                "forbidden",
+                "this credential acts for no user: log in as the user to change them",
+            )));
+        }
+        let present = |field: &str| package.0.get(field).is_some_and(|v| !v.is_null());
+        let (checks_password, sets_password) = (present("current_password"), present("password"));
         let throttle = self.auth.token_service().map(|t| (t.throttle(), t.now()));
         let (Some((throttle, now)), true) = (throttle, checks_password) else {
             let client = provider.client_self_update(&me.id, package.0).await?;
             return Ok(UserAnswer::Ok(Json(client_json(&client))));
         };
-        // The current password is a password check like a login: the same
-        // throttle, the same budgets.
         let mut outcome = None;
         let guarded = throttle
             .guard(&me.name, &self.auth.client_label(req), now, async {
                 let result = provider.client_self_update(&me.id, package.0).await;
                 let verdict = match &result {
+                    // The provider said the password was wrong.
                     Err(ManageError::Invalid(d)) if d.starts_with("current_password") => Ok(false),
-                    Ok(_) | Err(ManageError::Invalid(_)) => Ok(true),
-                    Err(_) => Err(AuthError::Unavailable("self-update failed".into())),
+                    // It took the new password: the current one was right.
+                    Ok(_) if sets_password => Ok(true),
+                    // Anything else says nothing of the password: neither
+                    // counted nor forgiven.
+                    _ => Err(AuthError::Unavailable("no password verdict".into())),
                 };
                 outcome = Some(result);
                 verdict

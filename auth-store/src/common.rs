@@ -842,6 +842,12 @@ macro_rules! impl_sql_store {
                     .execute(&mut *tx)
                     .await
                     .map_err(|e| error::manage(e, "tokens"))?;
+                // Failed logins a day old count for no throttle window.
+                sqlx::query("DELETE FROM login_failures WHERE last_failure < $1")
+                    .bind(now.saturating_sub(86_400))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| error::manage(e, "tokens"))?;
                 sqlx::query(
                     "DELETE FROM refresh_tokens WHERE expires_at < $1 OR family_expires_at < $1",
                 )
@@ -969,9 +975,11 @@ macro_rules! impl_sql_store {
                     .map_err(error::auth)?;
                     counts[slot] = u32::try_from(count).unwrap_or(u32::MAX);
                 }
-                // Stale rows go as new ones come, so a flood of addresses
-                // cannot grow the table past one window's worth.
-                sqlx::query("DELETE FROM login_failures WHERE last_failure < $1")
+                // The account's stale rows go as new ones come; other
+                // accounts' go with the expired tokens (`delete_expired`),
+                // so concurrent failures never contend on each other's rows.
+                sqlx::query("DELETE FROM login_failures WHERE account = $1 AND last_failure < $2")
+                    .bind(account)
                     .bind(since)
                     .execute(&mut *tx)
                     .await
@@ -986,10 +994,9 @@ macro_rules! impl_sql_store {
             }
 
             async fn clear(&self, account: &str, addr: &str) -> AuthResult<()> {
-                sqlx::query("DELETE FROM login_failures WHERE account = $1 AND (addr = $2 OR addr = $3)")
+                sqlx::query("DELETE FROM login_failures WHERE account = $1 AND addr = $2")
                     .bind(account)
                     .bind(addr)
-                    .bind(EVERY_ADDRESS)
                     .execute(&self.pool)
                     .await
                     .map_err(error::auth)?;
