@@ -37,6 +37,7 @@ impl KeyDigest {
 struct ChannelKeys {
     keys: Vec<KeyDigest>,
     permissions: PermissionSet,
+    roles: std::collections::BTreeSet<String>,
 }
 
 impl ChannelKeys {
@@ -119,6 +120,18 @@ impl ApiKeyHandlerBuilder {
         self
     }
 
+    /// The roles an HTTP key's principal holds (default: none), expanded by
+    /// the pipeline's role map like a user's: give the operator's key the
+    /// superuser role to let it manage every user, the administrator too.
+    pub fn http_roles<I, S>(mut self, roles: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.http.roles = roles.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Builds the handler.
     pub fn build(self) -> ApiKeyHandler {
         ApiKeyHandler {
@@ -142,10 +155,12 @@ impl ApiKeyHandler {
             http: ChannelKeys {
                 keys: Vec::new(),
                 permissions: PermissionSet::full(),
+                roles: std::collections::BTreeSet::new(),
             },
             ws: ChannelKeys {
                 keys: Vec::new(),
                 permissions: PermissionSet::base(),
+                roles: std::collections::BTreeSet::new(),
             },
         }
     }
@@ -210,15 +225,15 @@ impl ApiKeyHandler {
             return None;
         }
         let id = cx.user_id_hint().unwrap_or(DEFAULT_USER_ID);
-        Some(
-            Principal::new(
-                id,
-                AuthMethod::ApiKey {
-                    channel: cx.channel,
-                },
-            )
-            .with_permissions(channel.permissions.clone()),
+        let mut p = Principal::new(
+            id,
+            AuthMethod::ApiKey {
+                channel: cx.channel,
+            },
         )
+        .with_permissions(channel.permissions.clone());
+        p.roles.clone_from(&channel.roles);
+        Some(p)
     }
 }
 
@@ -321,6 +336,23 @@ mod tests {
                 .await
                 .expect("accepted");
             assert_eq!(p.id, DEFAULT_USER_ID);
+        });
+    }
+
+    #[test]
+    fn http_roles_go_to_the_http_keys_principal_only() {
+        rt().block_on(async {
+            let h = ApiKeyHandler::builder()
+                .http_key("H")
+                .ws_key("W")
+                .http_roles(["admin"])
+                .build();
+            let p = check(&h, "H", AuthContext::http()).await.expect("accepted");
+            assert!(p.has_role("admin"));
+            let p = check(&h, "W", AuthContext::websocket())
+                .await
+                .expect("accepted");
+            assert!(p.roles.is_empty());
         });
     }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::apikey::ApiKeyHandler;
+use crate::apikey::{ApiKeyHandler, ApiKeyHandlerBuilder};
 use crate::jwt::{
     Algorithm, DEFAULT_TOKEN_MINUTES, JwtKey, KeyError, KeySet, TokenIssuer, Validation,
 };
@@ -285,10 +285,19 @@ impl Settings {
 
     /// The API-key handler, when at least one key is set.
     pub fn api_key_handler(&self) -> Option<ApiKeyHandler> {
+        self.api_key_handler_with(|b| b)
+    }
+
+    /// [`api_key_handler`](Self::api_key_handler), its builder first passed
+    /// through `more` (roles or permissions of the keys, say).
+    pub fn api_key_handler_with(
+        &self,
+        more: impl FnOnce(ApiKeyHandlerBuilder) -> ApiKeyHandlerBuilder,
+    ) -> Option<ApiKeyHandler> {
         if self.api_key.is_none() && self.api_key_ws.is_none() {
             return None;
         }
-        let mut b = ApiKeyHandler::builder();
+        let mut b = more(ApiKeyHandler::builder());
         if let Some(k) = &self.api_key {
             b = b.http_key(k.clone());
         }

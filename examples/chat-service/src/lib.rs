@@ -217,7 +217,10 @@ pub async fn build(config: Config) -> Result<impl Endpoint + use<>, Box<dyn Erro
 
     let open = OpenChannels::of(&settings);
     let mut pipeline = Pipeline::builder().roles(roles);
-    if let Some(handler) = settings.api_key_handler() {
+    // The HTTP key is the operator's, as the chat server's is: full
+    // permissions and the superuser role, so it can also manage (or reset)
+    // the administrator. The WebSocket key only chats.
+    if let Some(handler) = settings.api_key_handler_with(|b| b.http_roles(["admin"])) {
         pipeline = pipeline.handler(handler);
     }
     pipeline = pipeline.handler(
