@@ -477,7 +477,10 @@ impl UsersApi {
         }
         match outcome {
             Ok(pair) => Ok(Json(token_response(&pair))),
-            Err(LoginError::Throttled { retry_after }) => Err(throttled(retry_after)),
+            Err(LoginError::Throttled { retry_after }) => Err(self
+                .auth
+                .refuse(AuthError::Throttled { retry_after }, true)
+                .into()),
             Err(LoginError::InvalidCredentials) => {
                 Err(self.auth.refuse(AuthError::InvalidCredentials, true).into())
             }
@@ -493,15 +496,6 @@ pub(crate) fn login_error(e: ManageError) -> LoginError {
         ManageError::Misconfigured(m) => LoginError::Other(AuthError::Misconfigured(m)),
         _ => LoginError::InvalidCredentials,
     }
-}
-
-fn throttled(retry_after: i64) -> poem::Error {
-    let resp = poem::Response::builder()
-        .status(poem::http::StatusCode::TOO_MANY_REQUESTS)
-        .header("retry-after", retry_after.to_string())
-        .content_type("application/json")
-        .body(json!({"error": "slow_down"}).to_string());
-    poem::Error::from_response(resp)
 }
 
 fn token_response(pair: &TokenPair) -> TokenResponse {
