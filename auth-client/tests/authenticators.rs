@@ -197,7 +197,7 @@ fn poem_auth_app(token_hits: Arc<AtomicUsize>) -> impl Endpoint + 'static {
         .handler(JwtHandler::new(keys, Validation::new()).with_revocations(tokens.revocations()))
         .build()
         .expect("pipeline");
-    let auth = PoemAuth::builder(pipeline)
+    let auth = PoemAuth::from_pipeline(pipeline)
         .token_service(tokens)
         .build()
         .expect("auth");

@@ -7,6 +7,28 @@ use crate::context::AuthContext;
 use crate::credential::Credential;
 use crate::error::AuthResult;
 use crate::principal::Principal;
+use crate::revocation::RevocationCheck;
+
+/// What a handler that verifies JWTs checks them with, as
+/// [`AuthHandler::jwt_verification`] reports it: a service that mints
+/// tokens uses it to refuse a pipeline that would accept them without
+/// consulting its revocations.
+#[derive(Clone, Copy)]
+pub struct JwtVerification<'a> {
+    /// The keys signatures are verified with.
+    pub keys: &'a std::sync::Arc<crate::jwt::KeySet>,
+    /// The revocation check consulted for each token, if any.
+    pub revocations: Option<&'a std::sync::Arc<dyn RevocationCheck>>,
+}
+
+impl std::fmt::Debug for JwtVerification<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtVerification")
+            .field("keys", self.keys)
+            .field("checks_revocations", &self.revocations.is_some())
+            .finish()
+    }
+}
 
 /// One way of recognizing a credential: API keys, JWTs, a user store, an
 /// outside identity provider.
@@ -76,6 +98,18 @@ pub trait AuthHandler: Send + Sync + 'static {
         cx: &AuthContext,
     ) -> Option<AuthResult<Option<Principal>>> {
         let _ = (credential, cx);
+        None
+    }
+
+    /// For a handler that verifies JWTs with keys of its own: those keys
+    /// and the revocation check it consults. `None`, the default, for any
+    /// other handler.
+    ///
+    /// [`PoemAuth`](https://docs.rs/auth-poem) reads it when it mounts the
+    /// token routes: a handler that accepts the tokens they mint without
+    /// checking their revocations would let logged-out tokens through, so
+    /// that wiring is refused at build time.
+    fn jwt_verification(&self) -> Option<JwtVerification<'_>> {
         None
     }
 

@@ -180,6 +180,17 @@ impl Pipeline {
         self.inner.handlers.iter().map(|h| h.name())
     }
 
+    /// Each handler that verifies JWTs with keys of its own, by name, with
+    /// what it verifies them with (see [`AuthHandler::jwt_verification`]).
+    pub fn jwt_verifications(
+        &self,
+    ) -> impl Iterator<Item = (&str, crate::handler::JwtVerification<'_>)> {
+        self.inner
+            .handlers
+            .iter()
+            .filter_map(|h| Some((h.name(), h.jwt_verification()?)))
+    }
+
     /// Authenticates a credential.
     ///
     /// No credential gives [`AuthError::MissingCredentials`]; a credential no

@@ -351,6 +351,29 @@ impl TokenService {
         self.revocations.clone()
     }
 
+    /// Whether `check` is this service's revocation list (the same value,
+    /// not merely an equal one).
+    pub fn is_own_revocations(&self, check: &Arc<dyn crate::revocation::RevocationCheck>) -> bool {
+        std::ptr::addr_eq(Arc::as_ptr(check), Arc::as_ptr(&self.revocations))
+    }
+
+    /// Whether a handler verifying signatures with `keys` accepts the
+    /// tokens this service mints: the same key set, or one that verifies a
+    /// token signed now (a copy of the secret loaded twice).
+    pub fn is_verified_by(&self, keys: &Arc<crate::jwt::KeySet>) -> bool {
+        if Arc::ptr_eq(keys, &self.issuer.keys()) {
+            return true;
+        }
+        let probe = Principal::new("revocation-wiring-probe", AuthMethod::Jwt);
+        let Ok(token) = self.issuer.issue(&probe) else {
+            // Nothing can be minted, so nothing minted can be accepted.
+            return false;
+        };
+        JwtValidator::new(keys.clone(), Validation::new().signature_only())
+            .validate(token.expose())
+            .is_ok()
+    }
+
     /// The issuer.
     pub fn issuer(&self) -> &TokenIssuer {
         &self.issuer

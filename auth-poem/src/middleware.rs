@@ -74,6 +74,11 @@ impl<E: Endpoint> Endpoint for AuthEndpoint<E> {
         let principal = self.auth.authenticate(&req).await?;
         req.extensions_mut()
             .insert(Authenticated::new(principal, self.auth.responses().clone()));
+        // What is behind the layer finds the auth it ran under (the
+        // optional extractors, `#[requires]`), with no `.data(auth)` besides.
+        if req.extensions().get::<PoemAuth>().is_none() {
+            req.extensions_mut().insert(self.auth.clone());
+        }
         self.inner.call(req).await
     }
 }

@@ -73,7 +73,7 @@
 //! let pipeline = Pipeline::builder()
 //!     .handler(ApiKeyHandler::builder().http_key("k-123").build())
 //!     .build()?;
-//! let auth = PoemAuth::builder(pipeline).token_url("/auth/token").build()?;
+//! let auth = PoemAuth::from_pipeline(pipeline).token_url("/auth/token").build()?;
 //! let service = OpenApiService::new(Api, "Demo", "1.0");
 //!
 //! let spec: serde_json::Value = serde_json::from_str(&auth.openapi_spec(&service)).expect("JSON");
@@ -874,6 +874,21 @@ impl PoemAuth {
             .at("/docs", get(make_sync(move |_| Html(html.clone()))))
     }
 
+    /// `service` served with its documentation, carrying this auth (no
+    /// `.data(auth)` needed): its operations at their own paths, the spec
+    /// at `GET /openapi.json` and Swagger UI at `GET /docs`, as
+    /// [`openapi_endpoints`](Self::openapi_endpoints) serves them. Nest it
+    /// where the service's paths start: `Route::new().nest("/", auth.api_routes(service))`.
+    pub fn api_routes<T, W>(&self, service: OpenApiService<T, W>) -> Route
+    where
+        T: OpenApi + 'static,
+        W: Webhook + 'static,
+    {
+        use poem::{EndpointExt as _, IntoEndpoint as _};
+        self.openapi_endpoints(&service)
+            .nest("/", service.into_endpoint().data(self.clone()))
+    }
+
     /// The spec text `raw`, parsed and patched, with the token routes and
     /// what the `protected` operations require added.
     fn patched(&self, raw: &str, protected: &Protected) -> Option<Value> {
@@ -1096,7 +1111,7 @@ mod tests {
 
     #[test]
     fn builder_refuses_bad_scheme_names_and_blank_token_url() {
-        let named = |names: SchemeNames| PoemAuth::builder(pipeline()).scheme_names(names);
+        let named = |names: SchemeNames| PoemAuth::from_pipeline(pipeline()).scheme_names(names);
         for bad in [
             named(SchemeNames {
                 bearer: String::new(),
@@ -1110,8 +1125,8 @@ mod tests {
                 oauth2: "bearer".into(),
                 ..SchemeNames::default()
             }),
-            PoemAuth::builder(pipeline()).token_url("  "),
-            PoemAuth::builder(pipeline()).token_url("/auth/to ken"),
+            PoemAuth::from_pipeline(pipeline()).token_url("  "),
+            PoemAuth::from_pipeline(pipeline()).token_url("/auth/to ken"),
         ] {
             assert!(matches!(bad.build(), Err(AuthError::Misconfigured(_))));
         }
@@ -1150,13 +1165,13 @@ mod tests {
                 .contains(&json!({"basic": []}))
         );
 
-        let turned_off = PoemAuth::builder(pipeline_with_basic())
+        let turned_off = PoemAuth::from_pipeline(pipeline_with_basic())
             .basic(false)
             .build()
             .expect("valid");
         assert!(!scheme_names(&spec_of(&turned_off)).contains(&"basic".to_owned()));
 
-        let turned_on = PoemAuth::builder(pipeline())
+        let turned_on = PoemAuth::from_pipeline(pipeline())
             .basic(true)
             .build()
             .expect("valid");
@@ -1165,7 +1180,7 @@ mod tests {
 
     #[test]
     fn each_auth_documents_its_own_schemes_whatever_was_built_since() {
-        let first = PoemAuth::builder(pipeline())
+        let first = PoemAuth::from_pipeline(pipeline())
             .api_key_header("x-first-key")
             .token_url("/first/token")
             .scheme_names(SchemeNames {
@@ -1174,7 +1189,7 @@ mod tests {
             })
             .build()
             .expect("valid");
-        let _later = PoemAuth::builder(pipeline())
+        let _later = PoemAuth::from_pipeline(pipeline())
             .api_key_header("x-later-key")
             .build()
             .expect("valid");
@@ -1195,7 +1210,7 @@ mod tests {
 
     #[test]
     fn patch_adds_refusals_to_protected_operations_and_leaves_the_rest() {
-        let auth = PoemAuth::builder(pipeline())
+        let auth = PoemAuth::from_pipeline(pipeline())
             .unauthorized_status(StatusCode::from_u16(419).expect("status"))
             .unauthorized_body(json!({"error": "who?"}))
             .forbidden_body(json!("no"))

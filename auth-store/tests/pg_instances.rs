@@ -67,7 +67,7 @@ fn app_with(store: &PgStore, policy: ThrottlePolicy) -> impl Endpoint + 'static 
         )
         .build()
         .expect("pipeline");
-    let auth = PoemAuth::builder(pipeline)
+    let auth = PoemAuth::from_pipeline(pipeline)
         .token_service(tokens)
         .build()
         .expect("auth");

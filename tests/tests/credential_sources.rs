@@ -27,7 +27,7 @@ fn builder() -> PoemAuthBuilder {
         )
         .build()
         .expect("pipeline");
-    PoemAuth::builder(pipeline)
+    PoemAuth::from_pipeline(pipeline)
 }
 
 fn client(auth: PoemAuth) -> TestClient<impl Endpoint> {

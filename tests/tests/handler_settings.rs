@@ -150,7 +150,7 @@ async fn app_on(store: Arc<MemorySettingsStore>) -> App {
     let registry = HandlerRegistry::with_registered().expect("registry");
     let settings = Arc::new(HandlerSettings::new(registry, store.clone(), switch));
     settings.start().await.expect("start");
-    let auth = PoemAuth::builder(pipeline)
+    let auth = PoemAuth::from_pipeline(pipeline)
         .handler_settings(settings.clone())
         .build()
         .expect("auth");

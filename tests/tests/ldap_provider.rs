@@ -210,7 +210,7 @@ fn app(provider: Arc<dyn DynProvider>) -> TestClient<impl Endpoint> {
         .handler(JwtHandler::new(keys, Validation::new()).with_revocations(tokens.revocations()))
         .build()
         .expect("pipeline");
-    let auth = PoemAuth::builder(pipeline)
+    let auth = PoemAuth::from_pipeline(pipeline)
         .token_service(tokens)
         .provider(provider)
         .build()

@@ -84,7 +84,7 @@ fn auth() -> PoemAuth {
         .handler(BasicHandler::new(Arc::new(store)))
         .build()
         .expect("pipeline");
-    PoemAuth::builder(pipeline)
+    PoemAuth::from_pipeline(pipeline)
         .api_key_header(KEY_HEADER)
         .token_url(TOKEN_URL)
         .unauthorized_body(unauthorized_body())

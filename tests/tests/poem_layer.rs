@@ -369,7 +369,7 @@ async fn empty_authorization_counts_as_absent() {
 
 #[tokio::test]
 async fn configured_key_header_statuses_and_bodies_are_used() {
-    let auth = PoemAuth::builder(pipeline_with(store()))
+    let auth = PoemAuth::from_pipeline(pipeline_with(store()))
         .api_key_header("x-service-key")
         .unauthorized_body(json!({"error": "who are you?"}))
         .forbidden_status(StatusCode::NOT_FOUND)

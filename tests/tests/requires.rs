@@ -92,7 +92,7 @@ fn auth_with_runs() -> (PoemAuth, Arc<AtomicUsize>) {
         .handler(Callers { runs: runs.clone() })
         .build()
         .expect("pipeline");
-    let auth = PoemAuth::builder(pipeline)
+    let auth = PoemAuth::from_pipeline(pipeline)
         .forbidden_body(forbidden_body())
         .build()
         .expect("auth");

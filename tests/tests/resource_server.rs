@@ -121,7 +121,7 @@ async fn validator_follows_the_issuers_discovery_document_across_a_key_rotation(
         ))
         .build()
         .expect("pipeline");
-    let a_auth = PoemAuth::builder(a_pipeline)
+    let a_auth = PoemAuth::from_pipeline(a_pipeline)
         .token_service(service)
         .build()
         .expect("auth");

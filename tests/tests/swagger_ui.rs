@@ -84,7 +84,7 @@ async fn swagger_ui_authorize_logs_in_with_the_password_flow_and_calls_a_protect
         .handler(JwtHandler::new(keys, Validation::new()).with_revocations(tokens.revocations()))
         .build()
         .expect("pipeline");
-    let auth = PoemAuth::builder(pipeline)
+    let auth = PoemAuth::from_pipeline(pipeline)
         .token_service(tokens)
         .build()
         .expect("auth");

@@ -107,7 +107,7 @@ fn app_with(store: Option<Arc<dyn TokenStore>>, memory: Arc<MemoryTokenStore>) -
         )
         .build()
         .expect("pipeline");
-    let auth = PoemAuth::builder(pipeline)
+    let auth = PoemAuth::from_pipeline(pipeline)
         .token_service(tokens)
         .build()
         .expect("auth");

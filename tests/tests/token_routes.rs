@@ -57,7 +57,7 @@ fn app_behind(
         .handler(JwtHandler::new(keys, Validation::new()).with_revocations(tokens.revocations()))
         .build()
         .expect("pipeline");
-    let auth = PoemAuth::builder(pipeline)
+    let auth = PoemAuth::from_pipeline(pipeline)
         .token_service(tokens)
         .trusted_proxies(trusted_proxies.iter().copied())
         .build()
@@ -565,7 +565,7 @@ fn the_served_spec_includes_the_token_routes_where_they_are_mounted() {
         .handler(JwtHandler::new(keys, Validation::new()))
         .build()
         .expect("pipeline");
-    let auth = PoemAuth::builder(pipeline)
+    let auth = PoemAuth::from_pipeline(pipeline)
         .token_service(tokens)
         .token_url("/v2/auth/token")
         .build()

@@ -86,7 +86,7 @@ async fn build_with_roles(
         .handler(JwtHandler::new(keys, Validation::new()).with_revocations(tokens.revocations()))
         .build()
         .expect("pipeline");
-    let auth = PoemAuth::builder(pipeline)
+    let auth = PoemAuth::from_pipeline(pipeline)
         .token_service(tokens)
         .provider(provider.clone())
         .trusted_proxies(trusted_proxies.iter().copied())
@@ -836,7 +836,7 @@ async fn a_capability_the_provider_lacks_is_501_and_so_is_having_no_provider() {
             .expect("pipeline")
     };
     let provider: Arc<dyn DynProvider> = Arc::new(LoginOnly);
-    let auth = PoemAuth::builder(pipeline())
+    let auth = PoemAuth::from_pipeline(pipeline())
         .token_service(tokens.clone())
         .provider(provider)
         .build()
@@ -867,7 +867,7 @@ async fn a_capability_the_provider_lacks_is_501_and_so_is_having_no_provider() {
         assert_eq!(json_of(resp).await["error"], "not_implemented");
     }
 
-    let bare = PoemAuth::builder(pipeline())
+    let bare = PoemAuth::from_pipeline(pipeline())
         .token_service(tokens)
         .build()
         .expect("auth");

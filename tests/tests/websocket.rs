@@ -413,7 +413,7 @@ async fn optional_ws_extractor_opens_anonymous_socket_when_refused() {
 
 #[tokio::test]
 async fn ws_refused_status_and_body_are_configurable() {
-    let auth = PoemAuth::builder(pipeline())
+    let auth = PoemAuth::from_pipeline(pipeline())
         .ws_refused_status(StatusCode::UNAUTHORIZED)
         .unauthorized_body(json!({"error": "who are you?"}))
         .build()
@@ -431,7 +431,7 @@ async fn ws_refused_status_and_body_are_configurable() {
 
 #[tokio::test]
 async fn ws_token_parameter_name_is_configurable() {
-    let auth = PoemAuth::builder(pipeline())
+    let auth = PoemAuth::from_pipeline(pipeline())
         .ws_token_query("access_token")
         .build()
         .expect("valid options");
@@ -457,7 +457,7 @@ async fn api_key_cookie_and_query_open_websocket_when_enabled() {
     }
     server.stop().await;
 
-    let auth = PoemAuth::builder(pipeline())
+    let auth = PoemAuth::from_pipeline(pipeline())
         .api_key_query("api_key")
         .api_key_cookie("api_key")
         .build()
@@ -512,7 +512,7 @@ async fn logs_show_the_uri_with_token_and_key_masked() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let auth = PoemAuth::builder(pipeline())
+    let auth = PoemAuth::from_pipeline(pipeline())
         .api_key_query("api_key")
         .build()
         .expect("valid options");

@@ -341,6 +341,13 @@ impl AuthHandler for JwtHandler {
     ) -> Option<AuthResult<Option<Principal>>> {
         Some(self.answer(credential, cx))
     }
+
+    fn jwt_verification(&self) -> Option<crate::handler::JwtVerification<'_>> {
+        Some(crate::handler::JwtVerification {
+            keys: self.validator.keys(),
+            revocations: self.revocations.as_ref(),
+        })
+    }
 }
 
 impl JwtHandler {

@@ -248,7 +248,7 @@ pub async fn build(config: Config) -> Result<impl Endpoint + use<>, Box<dyn Erro
                 .with_permissions(permissions)
             })
         });
-    let auth = PoemAuth::builder(pipeline.build()?)
+    let auth = PoemAuth::from_pipeline(pipeline.build()?)
         .unauthorized_status(StatusCode::FORBIDDEN)
         .unauthorized_body(invalid_credentials())
         .forbidden_body(invalid_credentials())

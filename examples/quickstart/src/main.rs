@@ -10,7 +10,8 @@
 //! |---|---|
 //! | `GET /health` | open |
 //! | `GET /me` | any valid credential; answers the principal |
-//! | `GET /conversations` | `CONVERSATION:READ` |
+//! | `GET /conversations` | `CONVERSATION:READ` (an OpenAPI operation) |
+//! | `GET /openapi.json`, `GET /docs` | the OpenAPI document and Swagger UI, open |
 //! | `POST /auth/token` | log in as `admin` (JSON or OAuth2 form); answers a JWT and a refresh token |
 //! | `/auth/*` | refresh, revoke, logout, `me`, `available-permissions` (see `PoemAuth::routes`) |
 //! | `/auth/users`, `/auth/login` | user management (`USERS:*`) and provider logins (see `auth_poem::users`) |
@@ -27,19 +28,12 @@ use std::error::Error;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use std::sync::Arc;
-
-use auth_core::password::PasswordHasher;
-use auth_core::session::TokenService;
-use auth_core::store_provider::StoreProvider;
-use auth_core::{
-    AuthPermission as P, AuthResource as R, JwtHandler, MemoryUserStore, Pipeline, RoleMap,
-    Settings,
-};
-use auth_poem::{Authenticated, PoemAuth, requires};
+use auth_core::{AuthPermission as P, AuthResource as R, MemoryUserStore, RoleMap, Settings};
+use auth_poem::{ApiAuth, Authenticated, PoemAuth};
 use poem::listener::TcpListener;
 use poem::web::Json;
 use poem::{Endpoint, EndpointExt, Result, Route, Server, get, handler};
+use poem_openapi::{OpenApi, OpenApiService};
 use serde_json::{Value, json};
 use tracing_subscriber::EnvFilter;
 
@@ -77,17 +71,22 @@ fn me(user: Authenticated) -> Json<Value> {
     }))
 }
 
-/// A stand-in for real data, behind `CONVERSATION:READ`: the body runs
-/// only for a caller who holds it (`#[requires]` answers 401 and 403).
-#[requires(R::Conversation, P::Read)]
-#[handler]
-fn conversations(user: Authenticated) -> Json<Value> {
-    Json(json!({
-        "user": user.id,
-        "conversations": [
-            {"id": "c-1", "title": "Hello, poem-auth"},
-        ],
-    }))
+/// The API: a stand-in for real data.
+struct Api;
+
+#[auth_poem::api]
+#[OpenApi]
+impl Api {
+    /// The caller's conversations, behind `CONVERSATION:READ`: the body
+    /// runs only for a caller who holds it (`#[requires]` answers 401 and 403).
+    #[requires(R::Conversation, P::Read)]
+    #[oai(path = "/conversations", method = "get")]
+    async fn conversations(&self, user: ApiAuth) -> poem_openapi::payload::Json<Value> {
+        poem_openapi::payload::Json(json!({
+            "user": user.id,
+            "conversations": [{"id": "c-1", "title": "Hello, poem-auth"}],
+        }))
+    }
 }
 
 /// Builds the service from settings, seeding `admin` in the empty user
@@ -98,46 +97,17 @@ async fn app(
     settings: &Settings,
     admin_password: Option<String>,
 ) -> Result<impl Endpoint + use<>, Box<dyn Error>> {
-    let keys = settings.jwt_keys()?;
-
-    let hasher = PasswordHasher::owasp();
-    let users = Arc::new(MemoryUserStore::new(hasher.clone()));
-    let roles = RoleMap::new().superuser("admin");
-    let tokens = Arc::new(
-        TokenService::new(settings.token_issuer(keys.clone())?, users.clone())
-            .with_roles(roles.clone())
-            .with_hasher(hasher.clone()),
-    );
-    let provider = StoreProvider::new(users, hasher).with_sessions(tokens.clone());
-    match admin_password {
-        Some(password) => {
-            provider
-                .seed_admin_with(ADMIN_PASSWORD_VAR, Some(password))
-                .await?
-        }
-        None => provider.seed_admin(ADMIN_PASSWORD_VAR).await?,
-    };
-
-    let mut pipeline = Pipeline::builder().roles(roles);
-    if let Some(handler) = settings.api_key_handler() {
-        pipeline = pipeline.handler(handler);
-    }
-    let pipeline = pipeline
-        .handler(
-            JwtHandler::new(keys, settings.validation()).with_revocations(tokens.revocations()),
-        )
+    let auth = PoemAuth::from_settings(settings)
+        .users(MemoryUserStore::default())
+        .roles(RoleMap::new().superuser("admin"))
         .build()?;
-    let auth = PoemAuth::builder(pipeline)
-        .token_service(tokens)
-        .provider(Arc::new(provider))
-        .build()?;
-
+    auth.seed_admin(ADMIN_PASSWORD_VAR, admin_password).await?;
+    let api = OpenApiService::new(Api, "quickstart", env!("CARGO_PKG_VERSION"));
     Ok(Route::new()
         .at("/health", get(health))
         .at("/me", get(me).with(auth.layer()))
-        .at("/conversations", get(conversations).with(auth.layer()))
         .nest("/auth", auth.routes())
-        .data(auth))
+        .nest("/", auth.api_routes(api)))
 }
 
 /// The address to listen on: `--bind`, else `QUICKSTART_BIND`, else the default.

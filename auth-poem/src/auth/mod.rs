@@ -6,23 +6,28 @@ use std::sync::Arc;
 
 use auth_core::dyn_provider::DynProvider;
 use auth_core::handler_settings::HandlerSettings;
+use auth_core::manage::{ManageError, ManageResult};
 use auth_core::session::TokenService;
+use auth_core::store_provider::{AdminSeed, StoreProvider};
 use auth_core::{
     AuthContext, AuthError, AuthResult, Channel, Credential, PermissionSet, Pipeline, Principal,
-    Requirement,
+    Requirement, Settings,
 };
-use poem::Request;
-use poem::http::header::AUTHORIZATION;
-use poem::http::{HeaderName, HeaderValue, StatusCode, Uri};
+use poem::http::{HeaderName, Uri};
+use poem::{EndpointExt as _, IntoEndpoint as _, Request};
 
 use crate::extract::{self, Sources};
+
+mod builder;
+
 use crate::manage_handlers::HandlerSettingsApi;
 use crate::manage_tokens::TokenAdminApi;
 use crate::middleware::AuthLayer;
-use crate::openapi::{self, SchemeConfig, SchemeNames};
-use crate::rejection::{AuthRejection, Responses, default_body};
+use crate::openapi::SchemeConfig;
+use crate::rejection::{AuthRejection, Responses};
 use crate::routes::TokenApi;
 use crate::trace::MaskedTracing;
+pub use builder::PoemAuthBuilder;
 
 /// The default header an API key is read from.
 pub const DEFAULT_API_KEY_HEADER: &str = "x-api-key";
@@ -49,7 +54,7 @@ pub const DEFAULT_WS_TOKEN_QUERY: &str = "token";
 /// let pipeline = Pipeline::builder()
 ///     .handler(ApiKeyHandler::builder().http_key("k-123").build())
 ///     .build()?;
-/// let auth = PoemAuth::builder(pipeline)
+/// let auth = PoemAuth::from_pipeline(pipeline)
 ///     .api_key_header("x-service-key")
 ///     .unauthorized_body(serde_json::json!({"error": "who are you?"}))
 ///     .build()?;
@@ -63,6 +68,7 @@ pub struct PoemAuth {
 
 struct Inner {
     pipeline: Pipeline,
+    store_provider: Option<Arc<StoreProvider>>,
     sources: Sources,
     user_id_header: HeaderName,
     responses: Arc<Responses>,
@@ -104,52 +110,58 @@ impl PoemAuth {
     /// schemes as the [`openapi`](crate::openapi) module describes, which
     /// this call publishes.
     pub fn new(pipeline: Pipeline) -> Self {
-        let api_key_header = HeaderName::from_static(DEFAULT_API_KEY_HEADER);
-        let openapi = openapi::Options::default().config(&pipeline, &api_key_header);
-        openapi::publish(openapi);
-        Self {
-            inner: Arc::new(Inner {
-                pipeline,
-                sources: Sources {
-                    api_key_header,
-                    api_key_cookie: None,
-                    api_key_query: None,
-                    ws_token_query: DEFAULT_WS_TOKEN_QUERY.to_owned(),
-                },
-                user_id_header: HeaderName::from_static(DEFAULT_USER_ID_HEADER),
-                responses: Arc::new(Responses::default()),
-                tokens: None,
-                provider: None,
-                permissions: PermissionSet::full(),
-                openapi,
-                handler_settings: None,
-                trusted_proxies: Arc::new([]),
-            }),
+        match Self::from_pipeline(pipeline).build() {
+            Ok(auth) => auth,
+            // The defaults are valid options and a bare pipeline has no
+            // token service to check against: building cannot fail.
+            Err(error) => unreachable!("the default options are valid: {error}"),
         }
     }
 
-    /// Starts building with options other than the defaults.
-    pub fn builder(pipeline: Pipeline) -> PoemAuthBuilder {
-        PoemAuthBuilder {
-            pipeline,
-            api_key_header: DEFAULT_API_KEY_HEADER.to_owned(),
-            api_key_cookie: None,
-            api_key_query: None,
-            ws_token_query: DEFAULT_WS_TOKEN_QUERY.to_owned(),
-            user_id_header: DEFAULT_USER_ID_HEADER.to_owned(),
-            unauthorized_status: StatusCode::UNAUTHORIZED,
-            unauthorized_body: default_body(),
-            forbidden_status: StatusCode::FORBIDDEN,
-            forbidden_body: default_body(),
-            tokens: None,
-            handler_settings: None,
-            provider: None,
-            permissions: PermissionSet::full(),
-            ws_refused_status: StatusCode::FORBIDDEN,
-            basic_realm: None,
-            openapi: openapi::Options::default(),
-            trusted_proxies: Vec::new(),
+    /// Starts the hub: give it what the service has (settings or keys, API
+    /// keys, users, roles, lifetimes) and it builds the token service, the
+    /// revocation check, the identity provider and the pipeline once, each
+    /// wired to the others. See [`PoemAuthBuilder`].
+    pub fn builder() -> PoemAuthBuilder {
+        PoemAuthBuilder::hub()
+    }
+
+    /// The hub, starting from `settings` (`AUTH_*` variables or TOML):
+    /// `PoemAuth::builder().settings(settings)`.
+    pub fn from_settings(settings: &Settings) -> PoemAuthBuilder {
+        Self::builder().settings(settings)
+    }
+
+    /// Starts building around a pipeline made by hand with
+    /// [`Pipeline::builder`], for handler chains the hub does not cover.
+    pub fn from_pipeline(pipeline: Pipeline) -> PoemAuthBuilder {
+        PoemAuthBuilder::with_source(builder::Source::Pipeline(pipeline))
+    }
+
+    /// Creates the user `admin` with every permission and the superuser
+    /// role when the hub's user store has no users, with `password`, else
+    /// the password in the environment variable `env_var`, else a generated
+    /// one printed once to stderr (see [`StoreProvider::seed_admin`]).
+    /// Refused when the hub was given no user store.
+    pub async fn seed_admin(
+        &self,
+        env_var: &str,
+        password: Option<String>,
+    ) -> ManageResult<AdminSeed> {
+        let Some(provider) = &self.inner.store_provider else {
+            return Err(ManageError::Misconfigured(
+                "seed_admin needs the user store of PoemAuth::builder().users(..)".into(),
+            ));
+        };
+        match password {
+            Some(password) => provider.seed_admin_with(env_var, Some(password)).await,
+            None => provider.seed_admin(env_var).await,
         }
+    }
+
+    /// The store provider the hub made over its user store, when it had one.
+    pub fn store_provider(&self) -> Option<&Arc<StoreProvider>> {
+        self.inner.store_provider.as_ref()
     }
 
     /// The pipeline.
@@ -277,7 +289,7 @@ impl PoemAuth {
     /// # let pipeline = auth_core::Pipeline::builder()
     /// #     .handler(auth_core::ApiKeyHandler::builder().ws_key("k").build())
     /// #     .build()?;
-    /// let auth = auth_poem::PoemAuth::builder(pipeline).api_key_query("api_key").build()?;
+    /// let auth = auth_poem::PoemAuth::from_pipeline(pipeline).api_key_query("api_key").build()?;
     /// let uri = "/ws?token=t-1&api_key=k-1&room=2".parse().expect("uri");
     /// assert_eq!(auth.masked_uri(&uri), "/ws?token=***&api_key=***&room=2");
     /// # Ok::<_, auth_core::AuthError>(())
@@ -421,7 +433,7 @@ impl PoemAuth {
             self.users_api(),
         );
         let service = poem_openapi::OpenApiService::new(api, "auth", env!("CARGO_PKG_VERSION"));
-        poem::Route::new().nest("/", service)
+        poem::Route::new().nest("/", service.into_endpoint().data(self.clone()))
     }
 
     /// The token-registry routes (`/tokens...`, see
@@ -447,7 +459,7 @@ impl PoemAuth {
             "auth handler settings",
             env!("CARGO_PKG_VERSION"),
         );
-        poem::Route::new().nest("/", service)
+        poem::Route::new().nest("/", service.into_endpoint().data(self.clone()))
     }
 
     /// A refusal on an HTTP route that has no request URI worth logging.
@@ -511,377 +523,10 @@ pub(crate) fn log_refusal(error: &AuthError, uri: Option<&str>) {
     }
 }
 
-/// Builds a [`PoemAuth`] with options other than the defaults.
-#[must_use]
-pub struct PoemAuthBuilder {
-    pipeline: Pipeline,
-    api_key_header: String,
-    api_key_cookie: Option<String>,
-    api_key_query: Option<String>,
-    ws_token_query: String,
-    user_id_header: String,
-    unauthorized_status: StatusCode,
-    unauthorized_body: serde_json::Value,
-    forbidden_status: StatusCode,
-    forbidden_body: serde_json::Value,
-    tokens: Option<Arc<TokenService>>,
-    handler_settings: Option<Arc<HandlerSettings>>,
-    provider: Option<Arc<dyn DynProvider>>,
-    permissions: PermissionSet,
-    ws_refused_status: StatusCode,
-    basic_realm: Option<String>,
-    openapi: openapi::Options,
-    trusted_proxies: Vec<IpAddr>,
-}
-
-impl fmt::Debug for PoemAuthBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PoemAuthBuilder")
-            .field("pipeline", &self.pipeline)
-            .field("api_key_header", &self.api_key_header)
-            .field("api_key_cookie", &self.api_key_cookie)
-            .field("api_key_query", &self.api_key_query)
-            .field("ws_token_query", &self.ws_token_query)
-            .field("user_id_header", &self.user_id_header)
-            .field("unauthorized_status", &self.unauthorized_status)
-            .field("forbidden_status", &self.forbidden_status)
-            .field("ws_refused_status", &self.ws_refused_status)
-            .field("basic_realm", &self.basic_realm)
-            .field("openapi", &self.openapi)
-            .field("trusted_proxies", &self.trusted_proxies)
-            .finish_non_exhaustive()
-    }
-}
-
-impl PoemAuthBuilder {
-    /// The header an API key is read from (default `x-api-key`; names are
-    /// case-insensitive).
-    pub fn api_key_header(mut self, name: impl Into<String>) -> Self {
-        self.api_key_header = name.into();
-        self
-    }
-
-    /// Also reads an API key from the cookie `name` (off by default), after
-    /// `Authorization` and the API-key header, on HTTP and WebSocket alike.
-    ///
-    /// A browser sends cookies with cross-site requests and cross-site
-    /// WebSocket upgrades: set the cookie `SameSite=Strict` (and `HttpOnly`,
-    /// `Secure`), and check `Origin` on WebSocket routes that accept it.
-    ///
-    /// ```
-    /// # let pipeline = auth_core::Pipeline::builder()
-    /// #     .handler(auth_core::ApiKeyHandler::builder().http_key("k").build())
-    /// #     .build()?;
-    /// let auth = auth_poem::PoemAuth::builder(pipeline).api_key_cookie("api_key").build()?;
-    /// let req = poem::Request::builder().header("cookie", "api_key=k-123").finish();
-    /// assert_eq!(auth.credential(&req)?.map(|c| c.kind()), Some("api_key"));
-    /// # Ok::<_, auth_core::AuthError>(())
-    /// ```
-    pub fn api_key_cookie(mut self, name: impl Into<String>) -> Self {
-        self.api_key_cookie = Some(name.into());
-        self
-    }
-
-    /// Also reads an API key from the query parameter `name`, on HTTP and
-    /// WebSocket alike, after every other source. Off by default: a key in
-    /// a URL ends up in proxy and access logs, browser history and
-    /// `Referer` headers. This crate's own log lines mask it (see
-    /// [`PoemAuth::masked_uri`]); poem's `Tracing` middleware does not (see
-    /// [`PoemAuth::masked_tracing`]).
-    ///
-    /// ```
-    /// # let pipeline = auth_core::Pipeline::builder()
-    /// #     .handler(auth_core::ApiKeyHandler::builder().http_key("k").build())
-    /// #     .build()?;
-    /// let auth = auth_poem::PoemAuth::builder(pipeline).api_key_query("api_key").build()?;
-    /// let req = poem::Request::builder().uri_str("/items?api_key=k-123").finish();
-    /// assert_eq!(auth.credential(&req)?.map(|c| c.kind()), Some("api_key"));
-    /// # Ok::<_, auth_core::AuthError>(())
-    /// ```
-    pub fn api_key_query(mut self, name: impl Into<String>) -> Self {
-        self.api_key_query = Some(name.into());
-        self
-    }
-
-    /// The query parameter a WebSocket upgrade carries its token in
-    /// (default `token`). It is always read on WebSocket upgrades, never on
-    /// plain HTTP requests.
-    pub fn ws_token_query(mut self, name: impl Into<String>) -> Self {
-        self.ws_token_query = name.into();
-        self
-    }
-
-    /// The status of a WebSocket upgrade refused for a missing or bad
-    /// credential (default 403, as the chat servers this mimics answer); a
-    /// 4xx status. The body is the unauthorized body; the
-    /// `WWW-Authenticate` challenges are sent only if this is 401.
-    pub fn ws_refused_status(mut self, status: StatusCode) -> Self {
-        self.ws_refused_status = status;
-        self
-    }
-
-    /// Sends `WWW-Authenticate: Basic realm="<realm>"` beside the Bearer
-    /// challenge on 401 answers (two header values, Bearer first), so
-    /// browsers and tools offer a login for Basic. Off by default. The realm
-    /// is visible ASCII without `"` or `\`.
-    ///
-    /// ```
-    /// use poem::{get, handler, test::TestClient, EndpointExt, Route};
-    ///
-    /// #[handler]
-    /// fn index() {}
-    ///
-    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-    /// # let pipeline = auth_core::Pipeline::builder()
-    /// #     .handler(auth_core::ApiKeyHandler::builder().http_key("k").build())
-    /// #     .build()?;
-    /// let auth = auth_poem::PoemAuth::builder(pipeline).basic_realm("chat").build()?;
-    /// let cli = TestClient::new(Route::new().at("/", get(index)).with(auth.layer()));
-    /// let resp = cli.get("/").send().await;
-    /// let challenges: Vec<_> = resp.0.headers().get_all("www-authenticate").iter().collect();
-    /// assert_eq!(challenges, ["Bearer", r#"Basic realm="chat""#]);
-    /// # Ok::<_, auth_core::AuthError>(())
-    /// # }).unwrap();
-    /// ```
-    pub fn basic_realm(mut self, realm: impl Into<String>) -> Self {
-        self.basic_realm = Some(realm.into());
-        self
-    }
-
-    /// The reverse proxies whose `X-Forwarded-For` header is believed
-    /// (default: none, so the client address is always the socket peer's).
-    ///
-    /// The client address is [`client_addr`](crate::client_addr) with these
-    /// proxies: the login routes (`POST /token`, `POST /login`) throttle
-    /// failed logins by it, and [`PoemAuth::masked_tracing`] logs it. Behind
-    /// a proxy that is not listed, every client shares the proxy's address
-    /// (and its throttle); list only proxies that set the header themselves,
-    /// since a listed address is believed about the hops before it.
-    ///
-    /// ```
-    /// # let pipeline = auth_core::Pipeline::builder()
-    /// #     .handler(auth_core::ApiKeyHandler::builder().http_key("k").build())
-    /// #     .build()?;
-    /// let proxy = "10.0.0.1".parse().expect("an address");
-    /// let auth = auth_poem::PoemAuth::builder(pipeline).trusted_proxies([proxy]).build()?;
-    /// assert_eq!(auth.trusted_proxies(), [proxy]);
-    /// # Ok::<_, auth_core::AuthError>(())
-    /// ```
-    pub fn trusted_proxies(mut self, proxies: impl IntoIterator<Item = IpAddr>) -> Self {
-        self.trusted_proxies = proxies.into_iter().collect();
-        self
-    }
-
-    /// The header the user-id hint is read from (default `user_id`).
-    pub fn user_id_header(mut self, name: impl Into<String>) -> Self {
-        self.user_id_header = name.into();
-        self
-    }
-
-    /// The status of "who are you?" refusals (default 401); a 4xx status.
-    pub fn unauthorized_status(mut self, status: StatusCode) -> Self {
-        self.unauthorized_status = status;
-        self
-    }
-
-    /// The JSON body of "who are you?" refusals.
-    pub fn unauthorized_body(mut self, body: serde_json::Value) -> Self {
-        self.unauthorized_body = body;
-        self
-    }
-
-    /// The status of "you may not" refusals (default 403); a 4xx status.
-    pub fn forbidden_status(mut self, status: StatusCode) -> Self {
-        self.forbidden_status = status;
-        self
-    }
-
-    /// The JSON body of "you may not" refusals.
-    pub fn forbidden_body(mut self, body: serde_json::Value) -> Self {
-        self.forbidden_body = body;
-        self
-    }
-
-    /// The token URL of the OAuth2 password flow in the OpenAPI document,
-    /// also its refresh URL (default `/auth/token`): where Swagger UI's
-    /// *Authorize* dialog posts the username and password.
-    pub fn token_url(mut self, url: impl Into<String>) -> Self {
-        self.openapi.token_url = url.into();
-        self
-    }
-
-    /// Whether the OpenAPI document lists HTTP Basic among the schemes.
-    ///
-    /// By default it does when the pipeline has a handler named `basic`
-    /// (the name of [`BasicHandler`](auth_core::BasicHandler)); say so
-    /// here for a handler of your own that takes Basic credentials.
-    pub fn basic(mut self, documented: bool) -> Self {
-        self.openapi.basic = Some(documented);
-        self
-    }
-
-    /// The names of the OpenAPI security schemes (default `bearer`,
-    /// `api_key`, `basic` and `oauth2`).
-    pub fn scheme_names(mut self, names: SchemeNames) -> Self {
-        self.openapi.names = names;
-        self
-    }
-
-    /// Checks the options and builds, then publishes the OpenAPI schemes
-    /// (see the [`openapi`](crate::openapi) module).
-    ///
-    /// The token service behind [`PoemAuth::routes`]: logins, refresh,
-    /// revocation. Hand its revocation list to the JWT handler
-    /// ([`JwtHandler::with_revocations`](auth_core::JwtHandler::with_revocations))
-    /// so revoked tokens are refused at once.
-    pub fn token_service(mut self, tokens: Arc<TokenService>) -> Self {
-        self.tokens = Some(tokens);
-        self
-    }
-
-    /// The handler-settings service behind `/auth_handler/settings` (see
-    /// [`PoemAuth::handler_settings_routes`]); put its
-    /// [`SwitchableHandler`](auth_core::handler_settings::SwitchableHandler)
-    /// in the pipeline.
-    pub fn handler_settings(mut self, settings: Arc<HandlerSettings>) -> Self {
-        self.handler_settings = Some(settings);
-        self
-    }
-
-    /// The identity provider behind the user-management routes (see
-    /// [`users`](crate::users)) and behind the username/password login of
-    /// `POST /token`, which then checks credentials with the provider
-    /// instead of the token service's user store.
-    pub fn provider(mut self, provider: Arc<dyn DynProvider>) -> Self {
-        self.provider = Some(provider);
-        self
-    }
-
-    /// What `GET /available-permissions` lists (default: every default
-    /// permission on every default resource).
-    pub fn available_permissions(mut self, permissions: PermissionSet) -> Self {
-        self.permissions = permissions;
-        self
-    }
-
-    /// A header name that is not a valid HTTP header name, the API-key
-    /// header set to `authorization`, a cookie name that is not an RFC 6265
-    /// token, an empty query parameter name, a realm that cannot be quoted,
-    /// a status outside 4xx, a scheme name that is empty, used twice or not
-    /// an OpenAPI component name, or a blank token URL is refused with
-    /// [`AuthError::Misconfigured`].
-    pub fn build(self) -> AuthResult<PoemAuth> {
-        let header = |what: &str, name: &str| {
-            HeaderName::try_from(name.trim()).map_err(|_| {
-                AuthError::Misconfigured(format!("{what} `{name}` is not a valid header name"))
-            })
-        };
-        let api_key_header = header("the API-key header", &self.api_key_header)?;
-        if api_key_header == AUTHORIZATION {
-            return Err(AuthError::Misconfigured(
-                "the API-key header cannot be `authorization`: that header carries Bearer and \
-                 Basic credentials, and bearer API keys are read from it already"
-                    .into(),
-            ));
-        }
-        let user_id_header = header("the user-id header", &self.user_id_header)?;
-        let api_key_cookie = self
-            .api_key_cookie
-            .map(|name| cookie_name(name.trim()))
-            .transpose()?;
-        let query_name = |what: &str, name: &str| {
-            let name = name.trim();
-            if name.is_empty() {
-                return Err(AuthError::Misconfigured(format!(
-                    "the {what} query parameter name is empty"
-                )));
-            }
-            Ok(name.to_owned())
-        };
-        let api_key_query = self
-            .api_key_query
-            .map(|name| query_name("API-key", &name))
-            .transpose()?;
-        let ws_token_query = query_name("WebSocket token", &self.ws_token_query)?;
-        let basic_challenge = self
-            .basic_realm
-            .as_deref()
-            .map(basic_challenge)
-            .transpose()?;
-        for (what, status) in [
-            ("unauthorized", self.unauthorized_status),
-            ("forbidden", self.forbidden_status),
-            ("WebSocket refused", self.ws_refused_status),
-        ] {
-            if !status.is_client_error() {
-                return Err(AuthError::Misconfigured(format!(
-                    "the {what} status must be a 4xx status, not {status}"
-                )));
-            }
-        }
-        let openapi = self.openapi.resolve(&self.pipeline, &api_key_header)?;
-        openapi::publish(openapi);
-        Ok(PoemAuth {
-            inner: Arc::new(Inner {
-                pipeline: self.pipeline,
-                sources: Sources {
-                    api_key_header,
-                    api_key_cookie,
-                    api_key_query,
-                    ws_token_query,
-                },
-                user_id_header,
-                tokens: self.tokens,
-                handler_settings: self.handler_settings,
-                provider: self.provider,
-                permissions: self.permissions,
-                responses: Arc::new(Responses {
-                    unauthorized_status: self.unauthorized_status,
-                    unauthorized_body: self.unauthorized_body.to_string(),
-                    forbidden_status: self.forbidden_status,
-                    forbidden_body: self.forbidden_body.to_string(),
-                    ws_refused_status: self.ws_refused_status,
-                    basic_challenge,
-                }),
-                openapi,
-                trusted_proxies: self.trusted_proxies.into(),
-            }),
-        })
-    }
-}
-
-/// Checks a cookie name: an RFC 6265 token (visible ASCII, no separators).
-fn cookie_name(name: &str) -> AuthResult<String> {
-    let separator = |c: char| "()<>@,;:\\\"/[]?={} \t".contains(c);
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_graphic() && !separator(c)) {
-        return Err(AuthError::Misconfigured(format!(
-            "the API-key cookie name `{name}` is not a valid cookie name"
-        )));
-    }
-    Ok(name.to_owned())
-}
-
-/// `Basic realm="<realm>"`; a realm that would need escaping is refused.
-fn basic_challenge(realm: &str) -> AuthResult<HeaderValue> {
-    let bad = realm.is_empty()
-        || !realm
-            .chars()
-            .all(|c| (c.is_ascii_graphic() || c == ' ') && c != '"' && c != '\\');
-    if bad {
-        return Err(AuthError::Misconfigured(format!(
-            "the Basic realm {realm:?} must be non-empty visible ASCII without `\"` or `\\`"
-        )));
-    }
-    HeaderValue::try_from(format!("Basic realm=\"{realm}\"")).map_err(|_| {
-        AuthError::Misconfigured(format!(
-            "the Basic realm {realm:?} is not a valid header value"
-        ))
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use auth_core::ApiKeyHandler;
+    use poem::http::{StatusCode, header::AUTHORIZATION};
 
     use super::*;
 
@@ -895,22 +540,22 @@ mod tests {
     #[test]
     fn builder_refuses_bad_header_names_and_non_4xx_statuses() {
         for bad in [
-            PoemAuth::builder(pipeline()).api_key_header("x api key"),
-            PoemAuth::builder(pipeline()).api_key_header(""),
-            PoemAuth::builder(pipeline()).api_key_header("Authorization"),
-            PoemAuth::builder(pipeline()).user_id_header("user:id"),
-            PoemAuth::builder(pipeline()).unauthorized_status(StatusCode::OK),
-            PoemAuth::builder(pipeline()).forbidden_status(StatusCode::INTERNAL_SERVER_ERROR),
-            PoemAuth::builder(pipeline()).ws_refused_status(StatusCode::SWITCHING_PROTOCOLS),
-            PoemAuth::builder(pipeline()).api_key_cookie(""),
-            PoemAuth::builder(pipeline()).api_key_cookie("api key"),
-            PoemAuth::builder(pipeline()).api_key_cookie("a=b"),
-            PoemAuth::builder(pipeline()).api_key_query(" "),
-            PoemAuth::builder(pipeline()).ws_token_query(""),
-            PoemAuth::builder(pipeline()).basic_realm(""),
-            PoemAuth::builder(pipeline()).basic_realm("say \"hi\""),
-            PoemAuth::builder(pipeline()).basic_realm("back\\slash"),
-            PoemAuth::builder(pipeline()).basic_realm("caf\u{e9}"),
+            PoemAuth::from_pipeline(pipeline()).api_key_header("x api key"),
+            PoemAuth::from_pipeline(pipeline()).api_key_header(""),
+            PoemAuth::from_pipeline(pipeline()).api_key_header("Authorization"),
+            PoemAuth::from_pipeline(pipeline()).user_id_header("user:id"),
+            PoemAuth::from_pipeline(pipeline()).unauthorized_status(StatusCode::OK),
+            PoemAuth::from_pipeline(pipeline()).forbidden_status(StatusCode::INTERNAL_SERVER_ERROR),
+            PoemAuth::from_pipeline(pipeline()).ws_refused_status(StatusCode::SWITCHING_PROTOCOLS),
+            PoemAuth::from_pipeline(pipeline()).api_key_cookie(""),
+            PoemAuth::from_pipeline(pipeline()).api_key_cookie("api key"),
+            PoemAuth::from_pipeline(pipeline()).api_key_cookie("a=b"),
+            PoemAuth::from_pipeline(pipeline()).api_key_query(" "),
+            PoemAuth::from_pipeline(pipeline()).ws_token_query(""),
+            PoemAuth::from_pipeline(pipeline()).basic_realm(""),
+            PoemAuth::from_pipeline(pipeline()).basic_realm("say \"hi\""),
+            PoemAuth::from_pipeline(pipeline()).basic_realm("back\\slash"),
+            PoemAuth::from_pipeline(pipeline()).basic_realm("caf\u{e9}"),
         ] {
             assert!(matches!(bad.build(), Err(AuthError::Misconfigured(_))));
         }
@@ -918,7 +563,7 @@ mod tests {
 
     #[test]
     fn header_names_are_normalized_to_lower_case() {
-        let auth = PoemAuth::builder(pipeline())
+        let auth = PoemAuth::from_pipeline(pipeline())
             .api_key_header("X-Service-Key")
             .build()
             .expect("valid");
@@ -953,7 +598,7 @@ mod tests {
 
     #[tokio::test]
     async fn configured_key_header_opens_and_default_one_is_ignored() {
-        let auth = PoemAuth::builder(pipeline())
+        let auth = PoemAuth::from_pipeline(pipeline())
             .api_key_header("x-service-key")
             .build()
             .expect("valid");

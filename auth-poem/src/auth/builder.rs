@@ -1,0 +1,859 @@
+//! [`PoemAuthBuilder`]: the one place a service's authentication is
+//! wired, from what the service has (keys or settings, API keys, users,
+//! roles) to the token service, revocation check and pipeline.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use auth_core::dyn_provider::DynProvider;
+use auth_core::handler_settings::HandlerSettings;
+use auth_core::jwt::{KeySet, TokenIssuer, Validation};
+use auth_core::manage::UserAdmin;
+use auth_core::password::PasswordHasher;
+use auth_core::session::{RefreshPolicy, TokenService};
+use auth_core::store_provider::StoreProvider;
+use auth_core::{
+    AfterHook, ApiKeyHandler, AuthContext, AuthError, AuthHandler, AuthResult, BeforeHook,
+    JwtHandler, PermissionSet, Pipeline, PipelineBuilder, Principal, RoleMap, Settings,
+};
+use poem::http::header::AUTHORIZATION;
+use poem::http::{HeaderName, HeaderValue, StatusCode};
+
+use super::{Inner, PoemAuth};
+use crate::extract::Sources;
+use crate::openapi::{self, SchemeNames};
+use crate::rejection::{Responses, default_body};
+
+/// A change made to the [`TokenService`] the builder makes (stores,
+/// throttle, clock), before it is wired to the rest.
+type TokensWith = Box<dyn FnOnce(TokenService) -> TokenService + Send>;
+/// A change made to the [`StoreProvider`] the builder makes.
+type ProviderWith = Box<dyn FnOnce(StoreProvider) -> StoreProvider + Send>;
+
+/// Where the pipeline comes from.
+pub(super) enum Source {
+    /// Built here from the parts the service gave ([`PoemAuth::builder`]).
+    Hub(Box<Hub>),
+    /// Given whole ([`PoemAuth::from_pipeline`]).
+    Pipeline(Pipeline),
+}
+
+/// What [`PoemAuth::builder`] builds the pipeline and token service from.
+pub(super) struct Hub {
+    settings: Option<Settings>,
+    keys: Option<Arc<KeySet>>,
+    validation: Option<Validation>,
+    lifetime_minutes: Option<u64>,
+    refresh_policy: Option<RefreshPolicy>,
+    api_keys: Option<ApiKeyHandler>,
+    handlers: Vec<Arc<dyn AuthHandler>>,
+    hooks: PipelineBuilder,
+    users: Option<Arc<dyn UserAdmin>>,
+    roles: RoleMap,
+    hasher: PasswordHasher,
+    tokens_with: Vec<TokensWith>,
+    provider_with: Vec<ProviderWith>,
+}
+
+/// Builds a [`PoemAuth`]: from the parts a service has, through
+/// [`PoemAuth::builder`] (or [`PoemAuth::from_settings`]), or around a
+/// pipeline built by hand, through [`PoemAuth::from_pipeline`].
+///
+/// Given signing keys and a user store, the builder makes the token service,
+/// the store-backed identity provider, the JWT handler and the pipeline once,
+/// each wired to the others: the JWT handler checks the token service's
+/// revocations, logins use the roles and hasher the users are managed
+/// with. The pipeline tries, in order: the API keys, the JWT handler, then
+/// each [`handler`](Self::handler) added.
+///
+/// ```
+/// use auth_core::{MemoryUserStore, RoleMap, Settings};
+/// use auth_poem::PoemAuth;
+///
+/// let settings = Settings::from_vars("AUTH_", [("AUTH_DEV_MODE", "true")])?;
+/// let auth = PoemAuth::from_settings(&settings)
+///     .users(MemoryUserStore::default())
+///     .roles(RoleMap::new().superuser("admin"))
+///     .build()?;
+/// assert!(auth.token_service().is_some());
+/// # Ok::<_, Box<dyn std::error::Error>>(())
+/// ```
+#[must_use]
+pub struct PoemAuthBuilder {
+    source: Source,
+    api_key_header: String,
+    api_key_cookie: Option<String>,
+    api_key_query: Option<String>,
+    ws_token_query: String,
+    user_id_header: String,
+    unauthorized_status: StatusCode,
+    unauthorized_body: serde_json::Value,
+    forbidden_status: StatusCode,
+    forbidden_body: serde_json::Value,
+    tokens: Option<Arc<TokenService>>,
+    handler_settings: Option<Arc<HandlerSettings>>,
+    provider: Option<Arc<dyn DynProvider>>,
+    permissions: PermissionSet,
+    ws_refused_status: StatusCode,
+    basic_realm: Option<String>,
+    openapi: openapi::Options,
+    trusted_proxies: Vec<IpAddr>,
+    /// The first hub-only option called on a [`PoemAuth::from_pipeline`] builder.
+    misuse: Option<&'static str>,
+}
+
+impl fmt::Debug for PoemAuthBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PoemAuthBuilder")
+            .field(
+                "pipeline",
+                match &self.source {
+                    Source::Hub(_) => &"built from parts" as &dyn fmt::Debug,
+                    Source::Pipeline(pipeline) => pipeline as &dyn fmt::Debug,
+                },
+            )
+            .field("api_key_header", &self.api_key_header)
+            .field("api_key_cookie", &self.api_key_cookie)
+            .field("api_key_query", &self.api_key_query)
+            .field("ws_token_query", &self.ws_token_query)
+            .field("user_id_header", &self.user_id_header)
+            .field("unauthorized_status", &self.unauthorized_status)
+            .field("forbidden_status", &self.forbidden_status)
+            .field("ws_refused_status", &self.ws_refused_status)
+            .field("basic_realm", &self.basic_realm)
+            .field("openapi", &self.openapi)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PoemAuthBuilder {
+    /// A builder with the default options and `source` for its pipeline.
+    pub(super) fn with_source(source: Source) -> Self {
+        Self {
+            source,
+            api_key_header: crate::auth::DEFAULT_API_KEY_HEADER.to_owned(),
+            api_key_cookie: None,
+            api_key_query: None,
+            ws_token_query: crate::auth::DEFAULT_WS_TOKEN_QUERY.to_owned(),
+            user_id_header: crate::auth::DEFAULT_USER_ID_HEADER.to_owned(),
+            unauthorized_status: StatusCode::UNAUTHORIZED,
+            unauthorized_body: default_body(),
+            forbidden_status: StatusCode::FORBIDDEN,
+            forbidden_body: default_body(),
+            tokens: None,
+            handler_settings: None,
+            provider: None,
+            permissions: PermissionSet::full(),
+            ws_refused_status: StatusCode::FORBIDDEN,
+            basic_realm: None,
+            openapi: openapi::Options::default(),
+            trusted_proxies: Vec::new(),
+            misuse: None,
+        }
+    }
+
+    /// A builder of the hub ([`PoemAuth::builder`]).
+    pub(super) fn hub() -> Self {
+        Self::with_source(Source::Hub(Box::new(Hub {
+            settings: None,
+            keys: None,
+            validation: None,
+            lifetime_minutes: None,
+            refresh_policy: None,
+            api_keys: None,
+            handlers: Vec::new(),
+            hooks: Pipeline::builder(),
+            users: None,
+            roles: RoleMap::new(),
+            hasher: PasswordHasher::owasp(),
+            tokens_with: Vec::new(),
+            provider_with: Vec::new(),
+        })))
+    }
+
+    /// The hub's parts; a misuse on a [`PoemAuth::from_pipeline`] builder
+    /// is remembered and refused by [`build`](Self::build).
+    fn parts(&mut self, what: &'static str) -> Option<&mut Hub> {
+        match &mut self.source {
+            Source::Hub(hub) => Some(hub),
+            Source::Pipeline(_) => {
+                self.misuse.get_or_insert(what);
+                None
+            }
+        }
+    }
+
+    /// Takes keys, the API keys, token lifetime, issuer, audience and
+    /// validation from `settings` (`AUTH_*` variables or TOML; see
+    /// [`Settings`]), and the OIDC handler they name, placed after the JWT
+    /// handler. What is set on the builder besides wins.
+    pub fn settings(mut self, settings: &Settings) -> Self {
+        if let Some(hub) = self.parts("settings") {
+            hub.settings = Some(settings.clone());
+        }
+        self
+    }
+
+    /// The keys tokens are signed and verified with (instead of the
+    /// settings' `jwt_secret` or key files).
+    pub fn jwt_keys(mut self, keys: Arc<KeySet>) -> Self {
+        if let Some(hub) = self.parts("jwt_keys") {
+            hub.keys = Some(keys);
+        }
+        self
+    }
+
+    /// How the JWT handler validates tokens (default: the settings', else
+    /// [`Validation::new`] with the issuer and audience the tokens carry).
+    pub fn validation(mut self, validation: Validation) -> Self {
+        if let Some(hub) = self.parts("validation") {
+            hub.validation = Some(validation);
+        }
+        self
+    }
+
+    /// How long an access token lives (default: the settings', else 30).
+    pub fn token_lifetime_minutes(mut self, minutes: u64) -> Self {
+        if let Some(hub) = self.parts("token_lifetime_minutes") {
+            hub.lifetime_minutes = Some(minutes);
+        }
+        self
+    }
+
+    /// The refresh-token lifetimes (default [`RefreshPolicy::default`]).
+    pub fn refresh_policy(mut self, policy: RefreshPolicy) -> Self {
+        if let Some(hub) = self.parts("refresh_policy") {
+            hub.refresh_policy = Some(policy);
+        }
+        self
+    }
+
+    /// The API keys, tried first (instead of the settings' `api_key` and
+    /// `ws_api_key`).
+    pub fn api_keys(mut self, keys: ApiKeyHandler) -> Self {
+        if let Some(hub) = self.parts("api_keys") {
+            hub.api_keys = Some(keys);
+        }
+        self
+    }
+
+    /// Adds a handler, tried after the API keys and the JWT handler, in
+    /// the order added.
+    pub fn handler(self, handler: impl AuthHandler) -> Self {
+        self.handler_arc(Arc::new(handler))
+    }
+
+    /// Adds a shared handler (a [`SwitchableHandler`](auth_core::handler_settings::SwitchableHandler),
+    /// say), as [`handler`](Self::handler) does.
+    pub fn handler_arc(mut self, handler: Arc<dyn AuthHandler>) -> Self {
+        if let Some(hub) = self.parts("handler") {
+            hub.handlers.push(handler);
+        }
+        self
+    }
+
+    /// Adds a before-authentication hook (see [`PipelineBuilder::before_authentication`]).
+    pub fn before_authentication(mut self, hook: impl BeforeHook) -> Self {
+        if let Some(hub) = self.parts("before_authentication") {
+            hub.hooks = std::mem::take(&mut hub.hooks).before_authentication(hook);
+        }
+        self
+    }
+
+    /// Adds an after-authentication hook (see [`PipelineBuilder::after_authentication`]).
+    pub fn after_authentication(mut self, hook: impl AfterHook) -> Self {
+        if let Some(hub) = self.parts("after_authentication") {
+            hub.hooks = std::mem::take(&mut hub.hooks).after_authentication(hook);
+        }
+        self
+    }
+
+    /// Lets a request without credential through as the principal `decide`
+    /// answers (see [`PipelineBuilder::anonymous`]).
+    pub fn anonymous(
+        mut self,
+        decide: impl Fn(&AuthContext) -> Option<Principal> + Send + Sync + 'static,
+    ) -> Self {
+        if let Some(hub) = self.parts("anonymous") {
+            hub.hooks = std::mem::take(&mut hub.hooks).anonymous(decide);
+        }
+        self
+    }
+
+    /// The users: logins at `POST /token` check them, and the user routes
+    /// manage them through a [`StoreProvider`] over the same store. Needs
+    /// signing keys (from the settings or [`jwt_keys`](Self::jwt_keys)).
+    pub fn users(self, users: impl UserAdmin) -> Self {
+        self.users_arc(Arc::new(users))
+    }
+
+    /// [`users`](Self::users) for a store that is shared already.
+    pub fn users_arc(mut self, users: Arc<dyn UserAdmin>) -> Self {
+        if let Some(hub) = self.parts("users") {
+            hub.users = Some(users);
+        }
+        self
+    }
+
+    /// What each role name expands to, for the pipeline, logins and the
+    /// grant rule of the user routes alike (default: no roles).
+    pub fn roles(mut self, roles: RoleMap) -> Self {
+        if let Some(hub) = self.parts("roles") {
+            hub.roles = roles;
+        }
+        self
+    }
+
+    /// The hasher of logins and of the passwords the user routes set
+    /// (default [`PasswordHasher::owasp`]); make the user store with the same.
+    pub fn hasher(mut self, hasher: PasswordHasher) -> Self {
+        if let Some(hub) = self.parts("hasher") {
+            hub.hasher = hasher;
+        }
+        self
+    }
+
+    /// Changes the token service before it is wired: its stores
+    /// (refresh tokens, the token registry, a shared revocation list), its
+    /// throttle or clock. The JWT handler checks the revocations of the
+    /// service `change` answers.
+    ///
+    /// ```
+    /// # use auth_core::{MemoryUserStore, Settings};
+    /// use auth_core::throttle::{LoginThrottle, ThrottlePolicy};
+    /// # let settings = Settings::from_vars("AUTH_", [("AUTH_DEV_MODE", "true")])?;
+    /// let auth = auth_poem::PoemAuth::from_settings(&settings)
+    ///     .users(MemoryUserStore::default())
+    ///     .tokens_with(|tokens| tokens.with_throttle(LoginThrottle::new(ThrottlePolicy::default())))
+    ///     .build()?;
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn tokens_with(
+        mut self,
+        change: impl FnOnce(TokenService) -> TokenService + Send + 'static,
+    ) -> Self {
+        if let Some(hub) = self.parts("tokens_with") {
+            hub.tokens_with.push(Box::new(change));
+        }
+        self
+    }
+
+    /// Changes the store provider behind the user routes before it is
+    /// wired: self-registration, default permissions, password length.
+    pub fn provider_with(
+        mut self,
+        change: impl FnOnce(StoreProvider) -> StoreProvider + Send + 'static,
+    ) -> Self {
+        if let Some(hub) = self.parts("provider_with") {
+            hub.provider_with.push(Box::new(change));
+        }
+        self
+    }
+
+    /// The header an API key is read from (default `x-api-key`; names are
+    /// case-insensitive).
+    pub fn api_key_header(mut self, name: impl Into<String>) -> Self {
+        self.api_key_header = name.into();
+        self
+    }
+
+    /// Also reads an API key from the cookie `name` (off by default), after
+    /// `Authorization` and the API-key header, on HTTP and WebSocket alike.
+    ///
+    /// A browser sends cookies with cross-site requests and cross-site
+    /// WebSocket upgrades: set the cookie `SameSite=Strict` (and `HttpOnly`,
+    /// `Secure`), and check `Origin` on WebSocket routes that accept it.
+    ///
+    /// ```
+    /// # let pipeline = auth_core::Pipeline::builder()
+    /// #     .handler(auth_core::ApiKeyHandler::builder().http_key("k").build())
+    /// #     .build()?;
+    /// let auth = auth_poem::PoemAuth::from_pipeline(pipeline).api_key_cookie("api_key").build()?;
+    /// let req = poem::Request::builder().header("cookie", "api_key=k-123").finish();
+    /// assert_eq!(auth.credential(&req)?.map(|c| c.kind()), Some("api_key"));
+    /// # Ok::<_, auth_core::AuthError>(())
+    /// ```
+    pub fn api_key_cookie(mut self, name: impl Into<String>) -> Self {
+        self.api_key_cookie = Some(name.into());
+        self
+    }
+
+    /// Also reads an API key from the query parameter `name`, on HTTP and
+    /// WebSocket alike, after every other source. Off by default: a key in
+    /// a URL ends up in proxy and access logs, browser history and
+    /// `Referer` headers. This crate's own log lines mask it (see
+    /// [`PoemAuth::masked_uri`]); poem's `Tracing` middleware does not (see
+    /// [`PoemAuth::masked_tracing`]).
+    ///
+    /// ```
+    /// # let pipeline = auth_core::Pipeline::builder()
+    /// #     .handler(auth_core::ApiKeyHandler::builder().http_key("k").build())
+    /// #     .build()?;
+    /// let auth = auth_poem::PoemAuth::from_pipeline(pipeline).api_key_query("api_key").build()?;
+    /// let req = poem::Request::builder().uri_str("/items?api_key=k-123").finish();
+    /// assert_eq!(auth.credential(&req)?.map(|c| c.kind()), Some("api_key"));
+    /// # Ok::<_, auth_core::AuthError>(())
+    /// ```
+    pub fn api_key_query(mut self, name: impl Into<String>) -> Self {
+        self.api_key_query = Some(name.into());
+        self
+    }
+
+    /// The query parameter a WebSocket upgrade carries its token in
+    /// (default `token`). It is always read on WebSocket upgrades, never on
+    /// plain HTTP requests.
+    pub fn ws_token_query(mut self, name: impl Into<String>) -> Self {
+        self.ws_token_query = name.into();
+        self
+    }
+
+    /// The status of a WebSocket upgrade refused for a missing or bad
+    /// credential (default 403, as the chat servers this mimics answer); a
+    /// 4xx status. The body is the unauthorized body; the
+    /// `WWW-Authenticate` challenges are sent only if this is 401.
+    pub fn ws_refused_status(mut self, status: StatusCode) -> Self {
+        self.ws_refused_status = status;
+        self
+    }
+
+    /// Sends `WWW-Authenticate: Basic realm="<realm>"` beside the Bearer
+    /// challenge on 401 answers (two header values, Bearer first), so
+    /// browsers and tools offer a login for Basic. Off by default. The realm
+    /// is visible ASCII without `"` or `\`.
+    ///
+    /// ```
+    /// use poem::{get, handler, test::TestClient, EndpointExt, Route};
+    ///
+    /// #[handler]
+    /// fn index() {}
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let pipeline = auth_core::Pipeline::builder()
+    /// #     .handler(auth_core::ApiKeyHandler::builder().http_key("k").build())
+    /// #     .build()?;
+    /// let auth = auth_poem::PoemAuth::from_pipeline(pipeline).basic_realm("chat").build()?;
+    /// let cli = TestClient::new(Route::new().at("/", get(index)).with(auth.layer()));
+    /// let resp = cli.get("/").send().await;
+    /// let challenges: Vec<_> = resp.0.headers().get_all("www-authenticate").iter().collect();
+    /// assert_eq!(challenges, ["Bearer", r#"Basic realm="chat""#]);
+    /// # Ok::<_, auth_core::AuthError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn basic_realm(mut self, realm: impl Into<String>) -> Self {
+        self.basic_realm = Some(realm.into());
+        self
+    }
+
+    /// The reverse proxies whose `X-Forwarded-For` header is believed
+    /// (default: none, so the client address is always the socket peer's).
+    ///
+    /// The client address is [`client_addr`](crate::client_addr) with these
+    /// proxies: the login routes (`POST /token`, `POST /login`) throttle
+    /// failed logins by it, and [`PoemAuth::masked_tracing`] logs it. Behind
+    /// a proxy that is not listed, every client shares the proxy's address
+    /// (and its throttle); list only proxies that set the header themselves,
+    /// since a listed address is believed about the hops before it.
+    ///
+    /// ```
+    /// # let pipeline = auth_core::Pipeline::builder()
+    /// #     .handler(auth_core::ApiKeyHandler::builder().http_key("k").build())
+    /// #     .build()?;
+    /// let proxy = "10.0.0.1".parse().expect("an address");
+    /// let auth = auth_poem::PoemAuth::from_pipeline(pipeline).trusted_proxies([proxy]).build()?;
+    /// assert_eq!(auth.trusted_proxies(), [proxy]);
+    /// # Ok::<_, auth_core::AuthError>(())
+    /// ```
+    pub fn trusted_proxies(mut self, proxies: impl IntoIterator<Item = IpAddr>) -> Self {
+        self.trusted_proxies = proxies.into_iter().collect();
+        self
+    }
+
+    /// The header the user-id hint is read from (default `user_id`).
+    pub fn user_id_header(mut self, name: impl Into<String>) -> Self {
+        self.user_id_header = name.into();
+        self
+    }
+
+    /// The status of "who are you?" refusals (default 401); a 4xx status.
+    pub fn unauthorized_status(mut self, status: StatusCode) -> Self {
+        self.unauthorized_status = status;
+        self
+    }
+
+    /// The JSON body of "who are you?" refusals.
+    pub fn unauthorized_body(mut self, body: serde_json::Value) -> Self {
+        self.unauthorized_body = body;
+        self
+    }
+
+    /// The status of "you may not" refusals (default 403); a 4xx status.
+    pub fn forbidden_status(mut self, status: StatusCode) -> Self {
+        self.forbidden_status = status;
+        self
+    }
+
+    /// The JSON body of "you may not" refusals.
+    pub fn forbidden_body(mut self, body: serde_json::Value) -> Self {
+        self.forbidden_body = body;
+        self
+    }
+
+    /// The token URL of the OAuth2 password flow in the OpenAPI document,
+    /// also its refresh URL (default `/auth/token`): where Swagger UI's
+    /// *Authorize* dialog posts the username and password.
+    pub fn token_url(mut self, url: impl Into<String>) -> Self {
+        self.openapi.token_url = url.into();
+        self
+    }
+
+    /// Whether the OpenAPI document lists HTTP Basic among the schemes.
+    ///
+    /// By default it does when the pipeline has a handler named `basic`
+    /// (the name of [`BasicHandler`](auth_core::BasicHandler)); say so
+    /// here for a handler of your own that takes Basic credentials.
+    pub fn basic(mut self, documented: bool) -> Self {
+        self.openapi.basic = Some(documented);
+        self
+    }
+
+    /// The names of the OpenAPI security schemes (default `bearer`,
+    /// `api_key`, `basic` and `oauth2`).
+    pub fn scheme_names(mut self, names: SchemeNames) -> Self {
+        self.openapi.names = names;
+        self
+    }
+
+    /// The token service behind [`PoemAuth::routes`]: logins, refresh,
+    /// revocation, made by hand. On the hub, the JWT handler is made for it
+    /// and checks its revocations. Around a pipeline given whole, every JWT
+    /// handler of the pipeline that accepts its tokens must check its
+    /// revocations ([`JwtHandler::with_revocations`](auth_core::JwtHandler::with_revocations)
+    /// with [`TokenService::revocations`]), or [`build`](Self::build)
+    /// refuses: logged-out and revoked tokens would still be accepted.
+    pub fn token_service(mut self, tokens: Arc<TokenService>) -> Self {
+        self.tokens = Some(tokens);
+        self
+    }
+
+    /// The handler-settings service behind `/auth_handler/settings` (see
+    /// [`PoemAuth::handler_settings_routes`]); put its
+    /// [`SwitchableHandler`](auth_core::handler_settings::SwitchableHandler)
+    /// in the pipeline.
+    pub fn handler_settings(mut self, settings: Arc<HandlerSettings>) -> Self {
+        self.handler_settings = Some(settings);
+        self
+    }
+
+    /// The identity provider behind the user-management routes (see
+    /// [`users`](crate::users)) and behind the username/password login of
+    /// `POST /token`, which then checks credentials with the provider
+    /// instead of the token service's user store.
+    pub fn provider(mut self, provider: Arc<dyn DynProvider>) -> Self {
+        self.provider = Some(provider);
+        self
+    }
+
+    /// What `GET /available-permissions` lists (default: every default
+    /// permission on every default resource).
+    pub fn available_permissions(mut self, permissions: PermissionSet) -> Self {
+        self.permissions = permissions;
+        self
+    }
+
+    /// A header name that is not a valid HTTP header name, the API-key
+    /// header set to `authorization`, a cookie name that is not an RFC 6265
+    /// token, an empty query parameter name, a realm that cannot be quoted,
+    /// a status outside 4xx, a scheme name that is empty, used twice or not
+    /// an OpenAPI component name, or a blank token URL is refused with
+    /// [`AuthError::Misconfigured`].
+    ///
+    /// The hub refuses a user store without signing keys, and any builder
+    /// refuses a pipeline that would accept the token service's tokens
+    /// without checking its revocations, or a hub-only option (users, keys,
+    /// roles, ...) on a builder around a pipeline given whole.
+    pub fn build(mut self) -> AuthResult<PoemAuth> {
+        if let Some(what) = self.misuse {
+            return Err(AuthError::Misconfigured(format!(
+                "`{what}` is an option of PoemAuth::builder(), which builds the pipeline; a \
+                 builder from PoemAuth::from_pipeline takes the pipeline as it is"
+            )));
+        }
+        let mut store_provider = None;
+        let pipeline = match std::mem::replace(&mut self.source, Source::Pipeline(placeholder()?)) {
+            Source::Pipeline(pipeline) => pipeline,
+            Source::Hub(hub) => {
+                let built = (*hub).build(self.tokens.take(), self.provider.is_some())?;
+                self.tokens = built.tokens;
+                if let Some(provider) = built.provider {
+                    store_provider = Some(provider.clone());
+                    self.provider.get_or_insert(provider);
+                }
+                built.pipeline
+            }
+        };
+        if let Some(tokens) = &self.tokens {
+            check_revocation_wiring(&pipeline, tokens)?;
+        }
+        let header = |what: &str, name: &str| {
+            HeaderName::try_from(name.trim()).map_err(|_| {
+                AuthError::Misconfigured(format!("{what} `{name}` is not a valid header name"))
+            })
+        };
+        let api_key_header = header("the API-key header", &self.api_key_header)?;
+        if api_key_header == AUTHORIZATION {
+            return Err(AuthError::Misconfigured(
+                "the API-key header cannot be `authorization`: that header carries Bearer and \
+                 Basic credentials, and bearer API keys are read from it already"
+                    .into(),
+            ));
+        }
+        let user_id_header = header("the user-id header", &self.user_id_header)?;
+        let api_key_cookie = self
+            .api_key_cookie
+            .map(|name| cookie_name(name.trim()))
+            .transpose()?;
+        let query_name = |what: &str, name: &str| {
+            let name = name.trim();
+            if name.is_empty() {
+                return Err(AuthError::Misconfigured(format!(
+                    "the {what} query parameter name is empty"
+                )));
+            }
+            Ok(name.to_owned())
+        };
+        let api_key_query = self
+            .api_key_query
+            .map(|name| query_name("API-key", &name))
+            .transpose()?;
+        let ws_token_query = query_name("WebSocket token", &self.ws_token_query)?;
+        let basic_challenge = self
+            .basic_realm
+            .as_deref()
+            .map(basic_challenge)
+            .transpose()?;
+        for (what, status) in [
+            ("unauthorized", self.unauthorized_status),
+            ("forbidden", self.forbidden_status),
+            ("WebSocket refused", self.ws_refused_status),
+        ] {
+            if !status.is_client_error() {
+                return Err(AuthError::Misconfigured(format!(
+                    "the {what} status must be a 4xx status, not {status}"
+                )));
+            }
+        }
+        let openapi = self.openapi.resolve(&pipeline, &api_key_header)?;
+        openapi::publish(openapi);
+        Ok(PoemAuth {
+            inner: Arc::new(Inner {
+                pipeline,
+                store_provider,
+                sources: Sources {
+                    api_key_header,
+                    api_key_cookie,
+                    api_key_query,
+                    ws_token_query,
+                },
+                user_id_header,
+                tokens: self.tokens,
+                handler_settings: self.handler_settings,
+                provider: self.provider,
+                permissions: self.permissions,
+                responses: Arc::new(Responses {
+                    unauthorized_status: self.unauthorized_status,
+                    unauthorized_body: self.unauthorized_body.to_string(),
+                    forbidden_status: self.forbidden_status,
+                    forbidden_body: self.forbidden_body.to_string(),
+                    ws_refused_status: self.ws_refused_status,
+                    basic_challenge,
+                }),
+                openapi,
+                trusted_proxies: self.trusted_proxies.into(),
+            }),
+        })
+    }
+}
+
+/// Checks a cookie name: an RFC 6265 token (visible ASCII, no separators).
+fn cookie_name(name: &str) -> AuthResult<String> {
+    let separator = |c: char| "()<>@,;:\\\"/[]?={} \t".contains(c);
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_graphic() && !separator(c)) {
+        return Err(AuthError::Misconfigured(format!(
+            "the API-key cookie name `{name}` is not a valid cookie name"
+        )));
+    }
+    Ok(name.to_owned())
+}
+
+/// `Basic realm="<realm>"`; a realm that would need escaping is refused.
+fn basic_challenge(realm: &str) -> AuthResult<HeaderValue> {
+    let bad = realm.is_empty()
+        || !realm
+            .chars()
+            .all(|c| (c.is_ascii_graphic() || c == ' ') && c != '"' && c != '\\');
+    if bad {
+        return Err(AuthError::Misconfigured(format!(
+            "the Basic realm {realm:?} must be non-empty visible ASCII without `\"` or `\\`"
+        )));
+    }
+    HeaderValue::try_from(format!("Basic realm=\"{realm}\"")).map_err(|_| {
+        AuthError::Misconfigured(format!(
+            "the Basic realm {realm:?} is not a valid header value"
+        ))
+    })
+}
+
+/// A pipeline that stands in for the one taken out of the builder.
+fn placeholder() -> AuthResult<Pipeline> {
+    Pipeline::builder()
+        .handler(ApiKeyHandler::builder().build())
+        .build()
+}
+
+/// Refuses `pipeline` when one of its JWT handlers accepts the tokens of
+/// `tokens` without checking their revocations.
+fn check_revocation_wiring(pipeline: &Pipeline, tokens: &TokenService) -> AuthResult<()> {
+    for (name, verification) in pipeline.jwt_verifications() {
+        let checked = verification
+            .revocations
+            .is_some_and(|check| tokens.is_own_revocations(check));
+        if !checked && tokens.is_verified_by(verification.keys) {
+            return Err(AuthError::Misconfigured(format!(
+                "the handler `{name}` accepts the token service's tokens without checking its \
+                 revocations, so logged-out and revoked tokens would still be accepted: build it \
+                 with `.with_revocations(tokens.revocations())`, or let PoemAuth::builder() make \
+                 it"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// What the hub made.
+struct Built {
+    pipeline: Pipeline,
+    tokens: Option<Arc<TokenService>>,
+    provider: Option<Arc<StoreProvider>>,
+}
+
+impl Hub {
+    /// Makes the token service (unless `tokens` was given), the store
+    /// provider, the JWT handler and the pipeline, each wired to the others.
+    /// `external_provider`: an identity provider was given, so logins go to
+    /// it and the token service needs no users of its own.
+    fn build(
+        self,
+        tokens: Option<Arc<TokenService>>,
+        external_provider: bool,
+    ) -> AuthResult<Built> {
+        let settings = self.settings.as_ref();
+        let keys = match (&self.keys, settings) {
+            (Some(keys), _) => Some(keys.clone()),
+            (None, Some(settings)) if tokens.is_none() => Some(
+                settings
+                    .jwt_keys()
+                    .map_err(|e| AuthError::Misconfigured(e.to_string()))?,
+            ),
+            _ => None,
+        };
+        let issuer = match (&keys, &tokens) {
+            (_, Some(_)) | (None, None) => None,
+            (Some(keys), None) => {
+                let mut issuer = match settings {
+                    Some(settings) => settings
+                        .token_issuer(keys.clone())
+                        .map_err(|e| AuthError::Misconfigured(e.to_string()))?,
+                    None => TokenIssuer::new(keys.clone(), None)?,
+                };
+                if let Some(minutes) = self.lifetime_minutes {
+                    issuer = issuer.lifetime_minutes(minutes);
+                }
+                Some(issuer)
+            }
+        };
+        let validation = self.validation.clone().unwrap_or_else(|| match settings {
+            Some(settings) => settings.validation(),
+            None => {
+                let mut validation = Validation::new();
+                if let Some(iss) = issuer.as_ref().and_then(TokenIssuer::issuer_id) {
+                    validation = validation.issuer(iss);
+                }
+                validation
+            }
+        });
+
+        let mut provider = None;
+        let tokens = match (tokens, issuer) {
+            (Some(tokens), _) => Some(tokens),
+            (None, Some(issuer)) if self.users.is_some() || external_provider => {
+                let users: Arc<dyn auth_core::UserStore> = match &self.users {
+                    Some(users) => users.clone(),
+                    None => Arc::new(auth_core::MemoryUserStore::new(self.hasher.clone())),
+                };
+                let mut tokens = TokenService::new(issuer, users)
+                    .with_roles(self.roles.clone())
+                    .with_hasher(self.hasher.clone());
+                if let Some(policy) = self.refresh_policy {
+                    tokens = tokens.with_policy(policy);
+                }
+                for change in self.tokens_with {
+                    tokens = change(tokens);
+                }
+                Some(Arc::new(tokens))
+            }
+            (None, _) if self.users.is_some() => {
+                return Err(AuthError::Misconfigured(
+                    "a user store needs signing keys for its logins: set AUTH_JWT_SECRET (or \
+                     key files) in the settings, or call jwt_keys"
+                        .into(),
+                ));
+            }
+            (None, _) => None,
+        };
+        if let (Some(users), Some(tokens)) = (self.users, &tokens) {
+            let mut made =
+                StoreProvider::new(users, self.hasher.clone()).with_sessions(tokens.clone());
+            for change in self.provider_with {
+                made = change(made);
+            }
+            provider = Some(Arc::new(made));
+        }
+
+        let mut pipeline = self.hooks.roles(self.roles);
+        let api_keys = self
+            .api_keys
+            .or_else(|| settings.and_then(Settings::api_key_handler));
+        if let Some(api_keys) = api_keys {
+            pipeline = pipeline.handler(api_keys);
+        }
+        let jwt = match (&tokens, &keys) {
+            (Some(tokens), _) => Some(
+                JwtHandler::for_issuer(tokens.issuer(), validation)
+                    .with_revocations(tokens.revocations()),
+            ),
+            (None, Some(keys)) => Some(JwtHandler::new(keys.clone(), validation)),
+            (None, None) => None,
+        };
+        if let Some(jwt) = jwt {
+            pipeline = pipeline.handler(jwt);
+        }
+        if let Some(oidc) = settings
+            .map(Settings::oidc_handler)
+            .transpose()
+            .map_err(|e| AuthError::Misconfigured(e.to_string()))?
+            .flatten()
+        {
+            pipeline = pipeline.handler(oidc);
+        }
+        for handler in self.handlers {
+            pipeline = pipeline.handler_arc(handler);
+        }
+        Ok(Built {
+            pipeline: pipeline.build()?,
+            tokens,
+            provider,
+        })
+    }
+}
