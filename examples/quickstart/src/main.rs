@@ -384,6 +384,53 @@ mod tests {
             .assert_string("user");
     }
 
+    #[tokio::test]
+    async fn after_logout_the_access_token_no_longer_opens_conversations() {
+        let cli = client().await;
+        let resp = cli
+            .post("/auth/token")
+            .body_json(&json!({"username": "admin", "password": ADMIN}))
+            .send()
+            .await;
+        resp.assert_status_is_ok();
+        let json = resp.json().await;
+        let bearer = format!(
+            "Bearer {}",
+            json.value().object().get("access_token").string()
+        );
+        cli.get("/conversations")
+            .header("authorization", &bearer)
+            .send()
+            .await
+            .assert_status_is_ok();
+        cli.post("/auth/logout")
+            .header("authorization", &bearer)
+            .send()
+            .await
+            .assert_status_is_ok();
+        cli.get("/conversations")
+            .header("authorization", &bearer)
+            .send()
+            .await
+            .assert_status(StatusCode::UNAUTHORIZED);
+    }
+
+    #[tokio::test]
+    async fn the_openapi_document_lists_conversations_with_its_requirement() {
+        let resp = client().await.get("/openapi.json").send().await;
+        resp.assert_status_is_ok();
+        let json = resp.json().await;
+        let op = json
+            .value()
+            .object()
+            .get("paths")
+            .object()
+            .get("/conversations")
+            .object()
+            .get("get");
+        op.object().get("x-required-permissions").assert_not_null();
+    }
+
     #[test]
     fn bind_comes_from_the_argument_then_the_environment_then_the_default() {
         let args = |a: &[&str]| {
