@@ -46,6 +46,7 @@ pub(super) struct Hub {
     validation: Option<Validation>,
     lifetime_minutes: Option<u64>,
     refresh_policy: Option<RefreshPolicy>,
+    verified_cache: Option<usize>,
     api_keys: Option<ApiKeyHandler>,
     handlers: Vec<Arc<dyn AuthHandler>>,
     hooks: PipelineBuilder,
@@ -162,6 +163,7 @@ impl PoemAuthBuilder {
             validation: None,
             lifetime_minutes: None,
             refresh_policy: None,
+            verified_cache: None,
             api_keys: None,
             handlers: Vec::new(),
             hooks: Pipeline::builder(),
@@ -226,6 +228,16 @@ impl PoemAuthBuilder {
     pub fn refresh_policy(mut self, policy: RefreshPolicy) -> Self {
         if let Some(hub) = self.parts("refresh_policy") {
             hub.refresh_policy = Some(policy);
+        }
+        self
+    }
+
+    /// Keeps up to `capacity` verified tokens, so a token seen again skips
+    /// its signature check (see [`JwtHandler::with_verified_cache`]);
+    /// revocation and expiry are still checked on every request.
+    pub fn verified_cache(mut self, capacity: usize) -> Self {
+        if let Some(hub) = self.parts("verified_cache") {
+            hub.verified_cache = Some(capacity);
         }
         self
     }
@@ -836,7 +848,10 @@ impl Hub {
             (None, Some(keys)) => Some(JwtHandler::new(keys.clone(), validation)),
             (None, None) => None,
         };
-        if let Some(jwt) = jwt {
+        if let Some(mut jwt) = jwt {
+            if let Some(capacity) = self.verified_cache {
+                jwt = jwt.with_verified_cache(capacity);
+            }
             pipeline = pipeline.handler(jwt);
         }
         if let Some(oidc) = settings

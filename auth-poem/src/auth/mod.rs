@@ -207,6 +207,20 @@ impl PoemAuth {
         AuthLayer::new(self.clone())
     }
 
+    /// `endpoint`, carrying this auth, for WebSocket routes: their
+    /// [`WsAuthenticated`](crate::WsAuthenticated) extractor (and
+    /// `#[requires]`) authenticate the upgrade on the WebSocket channel, so
+    /// only WebSocket keys open them.
+    ///
+    /// `Route::new().at("/ws", auth.websocket(get(chat)))`
+    pub fn websocket<E: poem::Endpoint>(
+        &self,
+        endpoint: E,
+    ) -> impl poem::Endpoint<Output = E::Output> + use<E> {
+        use poem::EndpointExt as _;
+        endpoint.data(self.clone())
+    }
+
     /// Reads the credential of a plain HTTP request.
     ///
     /// `Authorization: Bearer <token>` gives [`Credential::Bearer`],

@@ -14,13 +14,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use auth_core::handler_settings::{HandlerSettings, SwitchableHandler};
-use auth_core::password::PasswordHasher;
-use auth_core::session::TokenService;
-use auth_core::store_provider::StoreProvider;
 use auth_core::throttle::{LoginThrottle, ThrottlePolicy};
 use auth_core::{
-    AuthContext, AuthMethod, Channel, HandlerRegistry, JwtHandler, PermissionSet, Pipeline,
-    Principal, RoleMap, Settings,
+    AuthContext, AuthMethod, Channel, HandlerRegistry, PermissionSet, Principal, RoleMap, Settings,
 };
 use auth_poem::{PoemAuth, RequestLog};
 use auth_store::StoreSettings;
@@ -165,43 +161,11 @@ pub async fn build(config: Config) -> Result<impl Endpoint + use<>, Box<dyn Erro
     })?;
     let mut settings = config.settings.clone();
     settings.jwt_secret = Some(jwt_secret(&settings, &config.data_dir)?);
-    let keys = settings.jwt_keys()?;
-
     let url = config
         .database_url
         .clone()
         .unwrap_or_else(|| format!("sqlite://{}", config.data_dir.join("auth.db").display()));
     let stores = StoreSettings::new(url).open().await?;
-
-    let hasher = PasswordHasher::owasp();
-    let roles = RoleMap::new().superuser("admin");
-    let tokens = Arc::new(
-        TokenService::new(settings.token_issuer(keys.clone())?, stores.user_store())
-            .with_roles(roles.clone())
-            .with_hasher(hasher.clone())
-            .with_refresh_store(stores.refresh.clone())
-            .with_token_store(stores.tokens.clone())
-            .with_revocations(stores.revocations.clone())
-            // Failed logins are counted in the database, so instances on
-            // one PostgreSQL share one budget per account.
-            .with_throttle(LoginThrottle::with_store(
-                ThrottlePolicy::default(),
-                stores.throttle.clone(),
-            )),
-    );
-    let provider = StoreProvider::new(stores.users.clone(), hasher).with_sessions(tokens.clone());
-    match &config.admin_password {
-        Some(password) => {
-            use secrecy::ExposeSecret as _;
-            provider
-                .seed_admin_with(
-                    ADMIN_PASSWORD_VAR,
-                    Some(password.expose_secret().to_owned()),
-                )
-                .await?
-        }
-        None => provider.seed_admin(ADMIN_PASSWORD_VAR).await?,
-    };
 
     // Handlers chosen at run time through /auth_handler/settings (the
     // example's CustomAuthHandlerConfig among them) live in this slot.
@@ -216,24 +180,27 @@ pub async fn build(config: Config) -> Result<impl Endpoint + use<>, Box<dyn Erro
     }
 
     let open = OpenChannels::of(&settings);
-    let mut pipeline = Pipeline::builder().roles(roles);
-    // The HTTP key is the operator's, as the chat server's is: full
-    // permissions and the superuser role, so it can also manage (or reset)
-    // the administrator. The WebSocket key only chats.
-    if let Some(handler) = settings.api_key_handler_with(|b| b.http_roles(["admin"])) {
-        pipeline = pipeline.handler(handler);
-    }
-    pipeline = pipeline.handler(
-        JwtHandler::new(keys, settings.validation())
-            .with_revocations(stores.revocations.clone())
-            .with_verified_cache(10_000),
-    );
-    if let Some(oidc) = settings.oidc_handler()? {
-        // Tokens of an outside identity provider (CCAT_OIDC_ISSUER or
-        // CCAT_JWKS_URL, with CCAT_JWT_AUDIENCE), after our own.
-        pipeline = pipeline.handler(oidc);
-    }
-    pipeline = pipeline
+    // The pipeline: the API keys, our JWTs, an outside identity provider's
+    // (CCAT_OIDC_ISSUER or CCAT_JWKS_URL), then the switchable handler.
+    let mut auth = PoemAuth::from_settings(&settings)
+        .users_arc(stores.users.clone())
+        .roles(RoleMap::new().superuser("admin"))
+        .verified_cache(10_000)
+        .tokens_with({
+            let stores = stores.clone();
+            move |tokens| {
+                tokens
+                    .with_refresh_store(stores.refresh)
+                    .with_token_store(stores.tokens)
+                    .with_revocations(stores.revocations)
+                    // Failed logins are counted in the database, so instances
+                    // on one PostgreSQL share one budget per account.
+                    .with_throttle(LoginThrottle::with_store(
+                        ThrottlePolicy::default(),
+                        stores.throttle,
+                    ))
+            }
+        })
         .handler_arc(switch)
         .anonymous(move |cx: &AuthContext| {
             let (is_open, permissions) = match cx.channel {
@@ -248,30 +215,41 @@ pub async fn build(config: Config) -> Result<impl Endpoint + use<>, Box<dyn Erro
                 .with_permissions(permissions)
             })
         });
-    let auth = PoemAuth::from_pipeline(pipeline.build()?)
+    // The HTTP key is the operator's, as the chat server's is: full
+    // permissions and the superuser role, so it can also manage (or reset)
+    // the administrator. The WebSocket key only chats.
+    if let Some(keys) = settings.api_key_handler_with(|b| b.http_roles(["admin"])) {
+        auth = auth.api_keys(keys);
+    }
+    let auth = auth
         .unauthorized_status(StatusCode::FORBIDDEN)
         .unauthorized_body(invalid_credentials())
         .forbidden_body(invalid_credentials())
         .user_id_header("user_id")
-        .token_service(tokens)
-        .provider(Arc::new(provider))
         .handler_settings(handler_settings)
         .trusted_proxies(config.trusted_proxies.iter().copied())
         .build()?;
+    auth.seed_admin(
+        ADMIN_PASSWORD_VAR,
+        config.admin_password.as_ref().map(|password| {
+            use secrecy::ExposeSecret as _;
+            password.expose_secret().to_owned()
+        }),
+    )
+    .await?;
 
     let api = OpenApiService::new(
         (chat::ChatApi, auth.users_api(), auth.handler_settings_api()),
         "chat-service",
         chat::VERSION,
     );
-    let root = auth.openapi_endpoints(&api).nest("/", api);
+    let root = auth.api_routes(api);
     let tracing = auth.masked_tracing();
     Ok(Route::new()
         .nest("/auth", auth.routes())
-        .at("/ws", get(chat::websocket))
-        .at("/ws/:user_id", get(chat::websocket))
+        .at("/ws", auth.websocket(get(chat::websocket)))
+        .at("/ws/:user_id", auth.websocket(get(chat::websocket)))
         .nest("/", root)
-        .data(auth)
         .with(tracing)
         .with_if(open.any(), loopback::LoopbackOnly)
         .with(RequestLog::new().trusted_proxies(config.trusted_proxies)))
