@@ -18,7 +18,7 @@ use auth_core::{JwtHandler, Pipeline, RoleMap};
 use auth_poem::PoemAuth;
 use poem::http::StatusCode;
 use poem::test::{TestClient, TestResponse};
-use poem::{Endpoint, EndpointExt, Route};
+use poem::{Endpoint, Route};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use support::{json_of, token_login};
@@ -215,7 +215,7 @@ fn app(provider: Arc<dyn DynProvider>) -> TestClient<impl Endpoint> {
         .provider(provider)
         .build()
         .expect("auth");
-    TestClient::new(Route::new().nest("/auth", auth.routes()).data(auth))
+    TestClient::new(Route::new().nest("/auth", auth.routes()))
 }
 
 /// The principal of a login that must succeed.

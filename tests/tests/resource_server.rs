@@ -115,10 +115,13 @@ async fn validator_follows_the_issuers_discovery_document_across_a_key_rotation(
     ));
     let service = Arc::new(TokenService::new(issuer.clone(), users).with_clock(clock_arc.clone()));
     let a_pipeline = Pipeline::builder()
-        .handler(JwtHandler::for_issuer(
-            &issuer,
-            Validation::new().issuer(iss.clone()).audience(AUDIENCE),
-        ))
+        .handler(
+            JwtHandler::for_issuer(
+                &issuer,
+                Validation::new().issuer(iss.clone()).audience(AUDIENCE),
+            )
+            .with_revocations(service.revocations()),
+        )
         .build()
         .expect("pipeline");
     let a_auth = PoemAuth::from_pipeline(a_pipeline)

@@ -111,7 +111,7 @@ fn app_with(store: Option<Arc<dyn TokenStore>>, memory: Arc<MemoryTokenStore>) -
         .token_service(tokens)
         .build()
         .expect("auth");
-    let app = Route::new().nest("/auth", auth.routes()).data(auth);
+    let app = Route::new().nest("/auth", auth.routes());
     App {
         cli: TestClient::new(app.map_to_response().boxed()),
         clock,

@@ -562,7 +562,7 @@ fn the_served_spec_includes_the_token_routes_where_they_are_mounted() {
         users,
     ));
     let pipeline = Pipeline::builder()
-        .handler(JwtHandler::new(keys, Validation::new()))
+        .handler(JwtHandler::new(keys, Validation::new()).with_revocations(tokens.revocations()))
         .build()
         .expect("pipeline");
     let auth = PoemAuth::from_pipeline(pipeline)

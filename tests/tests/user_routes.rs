@@ -96,7 +96,7 @@ async fn build_with_roles(
 }
 
 fn client(auth: &PoemAuth) -> TestClient<impl Endpoint> {
-    TestClient::new(Route::new().nest("/auth", auth.routes()).data(auth.clone()))
+    TestClient::new(Route::new().nest("/auth", auth.routes()))
 }
 
 /// Creates `name` (base permissions, role `reader`) as the admin; its id.
@@ -831,7 +831,10 @@ async fn a_capability_the_provider_lacks_is_501_and_so_is_having_no_provider() {
     let pipeline = || {
         Pipeline::builder()
             .roles(roles.clone())
-            .handler(JwtHandler::new(keys.clone(), Validation::new()))
+            .handler(
+                JwtHandler::new(keys.clone(), Validation::new())
+                    .with_revocations(tokens.revocations()),
+            )
             .build()
             .expect("pipeline")
     };

@@ -116,11 +116,11 @@ fn pipeline() -> Pipeline {
 
 fn app(auth: PoemAuth, calls: Arc<Calls>) -> impl Endpoint + 'static {
     Route::new()
-        .at("/ws", get(echo))
-        .at("/ws/:user_id", get(echo))
-        .at("/maybe", get(maybe_echo))
+        // No outer `.data(auth)`: each WebSocket route carries the auth.
+        .at("/ws", auth.websocket(get(echo)))
+        .at("/ws/:user_id", auth.websocket(get(echo)))
+        .at("/maybe", auth.websocket(get(maybe_echo)))
         .nest("/api", Route::new().at("/me", get(me)).with(auth.layer()))
-        .data(auth)
         .data(calls)
 }
 
