@@ -55,11 +55,12 @@ fn app_with(store: &PgStore, policy: ThrottlePolicy) -> impl Endpoint + 'static 
             Arc::new(store.clone()),
         )
         .with_refresh_store(Arc::new(store.clone()))
+        .with_revocations(store.revocations())
         .with_hasher(hasher.clone())
         .with_throttle(throttle.clone()),
     );
     let pipeline = Pipeline::builder()
-        .handler(JwtHandler::new(keys(), Validation::new()).with_revocations(store.revocations()))
+        .handler(JwtHandler::new(keys(), Validation::new()).with_revocations(tokens.revocations()))
         .handler(
             BasicHandler::new(Arc::new(store.clone()))
                 .with_hasher(hasher)
@@ -74,7 +75,6 @@ fn app_with(store: &PgStore, policy: ThrottlePolicy) -> impl Endpoint + 'static 
     Route::new()
         .nest("/auth", auth.routes())
         .at("/api/whoami", get(whoami).with(auth.layer()))
-        .data(auth)
 }
 
 /// Serves `app` on a free loopback port; returns its base URL.
