@@ -138,6 +138,12 @@ pub fn requires(args: TokenStream, item: TokenStream) -> TokenStream {
 /// Applies the `#[requires]` of a poem-openapi impl; write it above
 /// `#[OpenApi]`.
 ///
+/// It denies by default: every operation of the impl declares its access
+/// rule, `#[requires(...)]` (`#[requires(authenticated)]` for any signed-in
+/// caller) or `#[public]`, or the impl does not compile. A `#[public]`
+/// operation gets `security: []` in the spec (or its optional schemes and
+/// `{}` when it takes an `OptionalApiAuth`), and may not take an `ApiAuth`.
+///
 /// Each `#[requires]` operation gets a hidden first argument, a
 /// poem-openapi security extractor, so the operation is protected and
 /// documented even when it takes no `ApiAuth`; its body runs after the
@@ -148,9 +154,9 @@ pub fn requires(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// - its description ends with a line such as ``Requires: role `admin` or
 ///   `users:read`.``;
-/// - its `security` lists, on the OAuth2 scheme, the scopes every caller
-///   needs (the permissions and scopes not under an `any`), and the OAuth2
-///   flow declares them;
+/// - its `security` lists, on the OAuth2 scheme, the scopes a caller
+///   needs: one alternative per way of meeting the requirement when it has
+///   an `any` over permissions or scopes, and the OAuth2 flow declares them;
 /// - `x-required-permissions` holds the whole requirement as JSON
 ///   (`{"permission": "conversation:write"}`, `{"role": ...}`,
 ///   `{"scope": ...}`, `{"expr": ...}`, `{"any": [...]}`, `{"all": [...]}`)
@@ -172,9 +178,23 @@ pub fn requires(args: TokenStream, item: TokenStream) -> TokenStream {
 ///     async fn send(&self, body: Json<String>) -> Json<usize> {
 ///         Json(body.0.len())
 ///     }
+///
+///     /// Is the service up?
+///     #[public]
+///     #[oai(path = "/health", method = "get")]
+///     async fn health(&self) -> Json<bool> {
+///         Json(true)
+///     }
 /// }
 /// ```
 #[proc_macro_attribute]
 pub fn api(args: TokenStream, item: TokenStream) -> TokenStream {
     requires::api(args.into(), item.into()).into()
+}
+
+/// Opens an operation of an [`macro@api`] impl to anyone; [`macro@api`]
+/// reads it. Anywhere else it is a compile error that says so.
+#[proc_macro_attribute]
+pub fn public(_args: TokenStream, item: TokenStream) -> TokenStream {
+    requires::public(item.into()).into()
 }

@@ -18,6 +18,7 @@ pub use poem_openapi;
 
 pub use crate::extractor::Authenticated;
 pub use crate::requires::{
-    ApiGuard, AuthArg, DocumentsAuth, Fallback, Flat, Flatten, HandlerGuard, IsResult, OAuthScope,
-    OnChannel, Operation, Probe, Refusable, Rule, check, no_condition, principal, refused,
+    ApiGuard, AuthArg, DocumentsAuth, Fallback, Flat, Flatten, HandlerGuard, IsResult,
+    NeedsCredential, OAuthScope, OnChannel, Operation, Probe, PublicOperation, Refusable, Rule,
+    check, no_condition, principal, refused,
 };

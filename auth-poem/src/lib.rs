@@ -41,4 +41,4 @@ pub use websocket::WsAuthenticated;
 /// The framework-free core, re-exported so one dependency is enough.
 pub use auth_core;
 
-pub use auth_macros::{api, requires};
+pub use auth_macros::{api, public, requires};

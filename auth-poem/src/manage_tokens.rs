@@ -188,6 +188,7 @@ fn token_page(tokens: Vec<TokenRecord>, page: Page) -> Json<TokenPage> {
 #[OpenApi(prefix_path = "/", tag = "AuthTag::Auth")]
 impl TokenAdminApi {
     /// My tokens: the access tokens issued to the caller, newest first.
+    #[requires(authenticated)]
     #[oai(path = "/tokens/mine", method = "get")]
     async fn my_tokens(
         &self,
@@ -211,6 +212,7 @@ impl TokenAdminApi {
 
     /// Revoke one of my tokens. 404 when the caller has no live token with
     /// this `jti`.
+    #[requires(authenticated)]
     #[oai(path = "/tokens/mine/:jti", method = "delete")]
     async fn revoke_my_token(
         &self,
@@ -231,6 +233,7 @@ impl TokenAdminApi {
 
     /// Revoke all my tokens: every access token issued to the caller until
     /// now (this one included) and every refresh token.
+    #[requires(authenticated)]
     #[oai(path = "/tokens/mine", method = "delete")]
     async fn revoke_my_tokens(&self, user: ApiAuth) -> Result<Json<RevokedCount>, ManageFailure> {
         let service = self.service()?;

@@ -314,10 +314,8 @@ impl TokenApi {
     /// least that long before it signs (see `TokenIssuer::rotate_to`).
     #[oai(path = "/.well-known/jwks.json", method = "get")]
     async fn jwks(&self) -> poem::Result<Response<Json<serde_json::Value>>> {
-        let jwks = self.service()?.issuer().keys().to_jwks();
-        if jwks["keys"].as_array().is_none_or(Vec::is_empty) {
-            return Err(poem::Error::from_status(StatusCode::NOT_FOUND));
-        }
+        let jwks = published_jwks(self.service()?)
+            .ok_or_else(|| poem::Error::from_status(StatusCode::NOT_FOUND))?;
         Ok(Response::new(Json(jwks)).header(
             "Cache-Control",
             format!("public, max-age={JWKS_MAX_AGE_SECS}"),
@@ -333,40 +331,56 @@ impl TokenApi {
     /// are signed with public keys.
     #[oai(path = "/.well-known/openid-configuration", method = "get")]
     async fn openid_configuration(&self) -> poem::Result<Response<Json<serde_json::Value>>> {
-        let issuer = self.service()?.issuer();
-        let not_found = || poem::Error::from_status(StatusCode::NOT_FOUND);
-        let iss = issuer
-            .issuer_id()
-            .filter(|i| i.starts_with("https://") || i.starts_with("http://"))
-            .ok_or_else(not_found)?;
-        let mut algorithms: Vec<&str> = issuer
-            .keys()
-            .keys()
-            .filter(|k| k.public_jwk().is_some())
-            .map(|k| k.algorithm().name())
-            .collect();
-        algorithms.sort_unstable();
-        algorithms.dedup();
-        if algorithms.is_empty() {
-            return Err(not_found());
-        }
-        let base = iss.trim_end_matches('/');
-        Ok(Response::new(Json(serde_json::json!({
-            "issuer": iss,
-            "jwks_uri": format!("{base}/.well-known/jwks.json"),
-            "token_endpoint": format!("{base}/token"),
-            "revocation_endpoint": format!("{base}/revoke"),
-            "grant_types_supported": ["password", "refresh_token"],
-            "response_types_supported": [],
-            "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": algorithms,
-            "token_endpoint_auth_methods_supported": ["none"],
-        })))
-        .header(
+        let metadata = discovery_document(self.service()?)
+            .ok_or_else(|| poem::Error::from_status(StatusCode::NOT_FOUND))?;
+        Ok(Response::new(Json(metadata)).header(
             "Cache-Control",
             format!("public, max-age={JWKS_MAX_AGE_SECS}"),
         ))
     }
+}
+
+/// The JWKS `service` publishes: `None` when its tokens are signed with
+/// a shared secret, and `/.well-known/jwks.json` answers 404.
+pub(crate) fn published_jwks(service: &TokenService) -> Option<serde_json::Value> {
+    let jwks = service.issuer().keys().to_jwks();
+    jwks["keys"]
+        .as_array()
+        .is_some_and(|keys| !keys.is_empty())
+        .then_some(jwks)
+}
+
+/// The OpenID Provider metadata of `service`: `None` unless its issuer is
+/// an http(s) URL and its tokens are signed with public keys, when
+/// `/.well-known/openid-configuration` answers 404.
+pub(crate) fn discovery_document(service: &TokenService) -> Option<serde_json::Value> {
+    let issuer = service.issuer();
+    let iss = issuer
+        .issuer_id()
+        .filter(|i| i.starts_with("https://") || i.starts_with("http://"))?;
+    let mut algorithms: Vec<&str> = issuer
+        .keys()
+        .keys()
+        .filter(|k| k.public_jwk().is_some())
+        .map(|k| k.algorithm().name())
+        .collect();
+    algorithms.sort_unstable();
+    algorithms.dedup();
+    if algorithms.is_empty() {
+        return None;
+    }
+    let base = iss.trim_end_matches('/');
+    Some(serde_json::json!({
+        "issuer": iss,
+        "jwks_uri": format!("{base}/.well-known/jwks.json"),
+        "token_endpoint": format!("{base}/token"),
+        "revocation_endpoint": format!("{base}/revoke"),
+        "grant_types_supported": ["password", "refresh_token"],
+        "response_types_supported": [],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": algorithms,
+        "token_endpoint_auth_methods_supported": ["none"],
+    }))
 }
 
 /// How long other services may cache `/.well-known/jwks.json` and

@@ -51,7 +51,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, OpenApiService};
 use serde_json::{Value, json};
 
 use crate::auth::PoemAuth;
-use crate::openapi::{ApiAuth, scoped};
+use crate::openapi::ApiAuth;
 use crate::requires;
 use crate::routes::TokenResponse;
 
@@ -301,6 +301,7 @@ impl UsersApi {
     /// body with `current_password` is a password check like a login: the
     /// same throttle and budgets; only a new password set with it counts as
     /// a correct one.
+    #[requires(authenticated)]
     #[oai(path = "/users/me", method = "patch")]
     async fn update_me(&self, req: &Request, caller: ApiAuth, package: Json<Value>) -> Answer {
         let provider = self.provider()?;
@@ -431,6 +432,7 @@ impl UsersApi {
     /// Register yourself (the provider's register package). Off by default:
     /// while the provider does not allow it, this answers 501
     /// `not_implemented`.
+    #[public]
     #[oai(path = "/register", method = "post")]
     async fn register(&self, package: Json<Value>) -> Answer {
         let client = self.provider()?.client_self_register(package.0).await?;
@@ -440,6 +442,7 @@ impl UsersApi {
     /// Log in with the provider's login package; answers tokens as
     /// `POST /token` does. Wrong credentials get the configured 401
     /// refusal, whatever was wrong; repeated failures are throttled (429).
+    #[public]
     #[oai(path = "/login", method = "post")]
     async fn login(
         &self,
@@ -531,20 +534,17 @@ impl PoemAuth {
     }
 
     /// Adds the user-management routes to `spec` when a provider is
-    /// configured, as [`add_token_routes`](Self::openapi_spec) does for the
-    /// token routes, with each body's schema the provider's package's.
+    /// configured, at their full served paths as the token routes are (see
+    /// [`openapi_spec`](Self::openapi_spec)), with each body's schema the
+    /// provider's package's.
     pub(crate) fn add_user_routes(&self, spec: &mut Value) {
         let Some(provider) = self.provider() else {
             return;
         };
-        let config = self.scheme_config();
-        let Some(prefix) = config.token_url.strip_suffix("/token") else {
+        let Some(prefix) = self.routes_prefix() else {
             return;
         };
-        let prefix = if prefix.is_empty() { "/" } else { prefix };
-        let raw = scoped(config, || {
-            OpenApiService::new(self.users_api(), "users", "").spec()
-        });
+        let raw = OpenApiService::new(self.users_api(), "users", "").spec();
         let Ok(mut theirs) = serde_json::from_str::<Value>(&raw) else {
             return;
         };
@@ -564,6 +564,6 @@ impl PoemAuth {
                 media.insert("schema".into(), provider.package_schema(kind));
             }
         }
-        crate::openapi::merge_routes(spec, &theirs, prefix, "user");
+        crate::openapi::merge_routes(spec, &theirs, &prefix);
     }
 }

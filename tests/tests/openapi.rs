@@ -2,9 +2,8 @@
 //! protected, an optional and a public operation, its generated and patched
 //! spec, Swagger UI, and the answers of each operation.
 //!
-//! Every `PoemAuth` in this file is built by `auth()`, with the same options:
-//! the process-wide scheme table is then the same whichever test built last,
-//! so the bare `OpenApiService::spec()` test is deterministic.
+//! The service is served under `/api` and says so (`server("/api")`): the
+//! served spec keys its operations by the full served path, `/api/me`.
 
 use std::sync::Arc;
 
@@ -120,8 +119,9 @@ fn spec() -> Value {
     serde_json::from_str(&auth().openapi_spec(&service())).expect("spec is JSON")
 }
 
+/// The `GET` operation of the served spec at `/api` + `path`.
 fn operation<'a>(spec: &'a Value, path: &str) -> &'a Value {
-    &spec["paths"][path]["get"]
+    &spec["paths"][format!("/api{path}")]["get"]
 }
 
 async fn get_with(
@@ -228,7 +228,7 @@ fn unpatched_spec_has_no_refusal_answers() {
     let _auth = auth();
     let raw: Value = serde_json::from_str(&service().spec()).expect("spec is JSON");
     for path in ["/me", "/feed", "/health"] {
-        let responses = operation(&raw, path)["responses"]
+        let responses = raw["paths"][path]["get"]["responses"]
             .as_object()
             .expect("responses");
         assert_eq!(responses.keys().collect::<Vec<_>>(), ["200"], "{path}");
@@ -236,15 +236,42 @@ fn unpatched_spec_has_no_refusal_answers() {
 }
 
 #[test]
-fn bare_service_spec_shows_the_schemes_of_the_last_built_auth() {
+fn bare_service_spec_shows_the_default_schemes_whatever_auth_was_built() {
     let _auth = auth();
     let raw: Value = serde_json::from_str(&service().spec()).expect("spec is JSON");
     let schemes = &raw["components"]["securitySchemes"];
+    assert_eq!(schemes["api_key"]["name"], "x-api-key");
+    assert_eq!(
+        schemes["oauth2"]["flows"]["password"]["tokenUrl"],
+        "/auth/token"
+    );
+    let served = spec();
+    let schemes = &served["components"]["securitySchemes"];
     assert_eq!(schemes["api_key"]["name"], KEY_HEADER);
     assert_eq!(
         schemes["oauth2"]["flows"]["password"]["tokenUrl"],
         TOKEN_URL
     );
+}
+
+#[tokio::test]
+async fn every_operation_of_the_served_spec_answers_at_its_documented_path() {
+    let cli = app();
+    let served = spec();
+    let paths = served["paths"].as_object().expect("paths");
+    assert!(
+        paths.keys().all(|path| path.starts_with("/api/")),
+        "{:?}",
+        paths.keys()
+    );
+    assert_eq!(served["servers"], json!([{"url": "/"}]));
+    for path in paths.keys() {
+        let status = cli.get(path).send().await.0.status();
+        assert!(
+            status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED,
+            "GET {path}: {status}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -469,6 +469,7 @@ impl Api {
     }
 
     /// Not protected.
+    #[public]
     #[oai(path = "/health", method = "get")]
     async fn health(&self) -> PlainText<&'static str> {
         PlainText("ok")
@@ -620,74 +621,83 @@ fn served_spec_shows_what_each_operation_requires() {
         (
             "/pair",
             "Requires: `conversation:write`.",
-            json!(["conversation:write"]),
+            json!([["conversation:write"]]),
             json!({"permission": "conversation:write"}),
         ),
         (
             "/role",
             "Requires: role `admin`.",
-            json!([]),
+            json!([[]]),
             json!({"role": "admin"}),
         ),
         (
             "/scope",
             "Requires: `openid`.",
-            json!(["openid"]),
+            json!([["openid"]]),
             json!({"scope": "openid"}),
         ),
         (
             "/any",
             "Requires: role `admin` or `users:read`.",
-            json!([]),
+            json!([[], ["users:read"]]),
             json!({"any": [{"role": "admin"}, {"permission": "users:read"}]}),
         ),
         (
             "/all",
             "Requires: `conversation:read` and `memory:list`.",
-            json!(["conversation:read", "memory:list"]),
+            json!([["conversation:read", "memory:list"]]),
             json!({"all": [{"permission": "conversation:read"}, {"permission": "memory:list"}]}),
         ),
         (
             "/users/{id}",
             "Requires: role `admin` or condition `user.id == id.0`.",
-            json!([]),
+            json!([[]]),
             json!({"any": [{"role": "admin"}, {"expr": "user.id == id.0"}]}),
         ),
         (
             "/owned/{owner}",
             "Requires: condition `user.id == owner`.",
-            json!([]),
+            json!([[]]),
             json!({"expr": "user.id == owner"}),
         ),
         (
             "/several",
             "Requires: `conversation:read` and role `editor`.",
-            json!(["conversation:read"]),
+            json!([["conversation:read"]]),
             json!({"all": [{"permission": "conversation:read"}, {"role": "editor"}]}),
         ),
         (
             "/invoices/{number}",
             "Requires: `invoice:read`.",
-            json!(["invoice:read"]),
+            json!([["invoice:read"]]),
             json!({"permission": "invoice:read"}),
         ),
     ];
-    for (path, line, scopes, required) in cases {
-        let operation = &spec["paths"][path]["get"];
+    for (path, line, ways, required) in cases {
+        let operation = &spec["paths"][format!("/api{path}")]["get"];
         let description = operation["description"].as_str().expect(path);
         assert_eq!(description, line, "{path}");
-        assert_eq!(
-            operation["security"],
-            json!([{"bearer": []}, {"api_key": []}, {"oauth2": scopes}]),
-            "{path}"
+        // One OAuth2 alternative per way of meeting the requirement.
+        let mut security = vec![json!({"bearer": []}), json!({"api_key": []})];
+        security.extend(
+            ways.as_array()
+                .expect("ways")
+                .iter()
+                .map(|way| json!({"oauth2": way})),
         );
+        assert_eq!(operation["security"], Value::Array(security), "{path}");
         assert_eq!(operation["x-required-permissions"], required, "{path}");
         assert!(operation["responses"]["403"].is_object(), "{path}");
     }
-    let health = &spec["paths"]["/health"]["get"];
-    assert!(health.get("security").is_none());
+    let health = &spec["paths"]["/api/health"]["get"];
+    assert_eq!(
+        health["security"],
+        json!([]),
+        "#[public]: anyone may call it"
+    );
     assert!(health.get("x-required-permissions").is_none());
-    assert!(spec["paths"]["/invoices/{number}"]["get"]["responses"]["404"].is_object());
+    assert!(health["responses"].get("401").is_none());
+    assert!(spec["paths"]["/api/invoices/{number}"]["get"]["responses"]["404"].is_object());
 }
 
 #[test]

@@ -572,21 +572,70 @@ fn the_served_spec_includes_the_token_routes_where_they_are_mounted() {
         .expect("auth");
     let service = poem_openapi::OpenApiService::new(SecretApi, "t", "1").server("/api");
     let spec: Value = serde_json::from_str(&auth.openapi_spec(&service)).expect("spec");
-    let token = &spec["paths"]["/token"];
-    assert_eq!(token["servers"], json!([{"url": "/v2/auth"}]), "{token}");
+    // Every operation at its full served path: no path-level servers.
+    let token = &spec["paths"]["/v2/auth/token"];
+    assert!(token.get("servers").is_none(), "{token}");
     assert!(token["post"]["requestBody"].is_object());
     assert!(spec["components"]["schemas"].get("TokenResponse").is_some());
+    for path in [
+        "/v2/auth/revoke",
+        "/v2/auth/logout",
+        "/v2/auth/me",
+        "/v2/auth/tokens",
+    ] {
+        assert!(spec["paths"].get(path).is_some(), "{path} missing");
+    }
+    // Signed with a shared secret: no JWKS, no discovery, so not listed.
+    for path in [
+        "/v2/auth/.well-known/jwks.json",
+        "/v2/auth/.well-known/openid-configuration",
+    ] {
+        assert!(spec["paths"].get(path).is_none(), "{path} is not served");
+    }
+    // The API's own `/me`, under the API's server path, is the API's.
     assert_eq!(
-        spec["paths"]["/revoke"]["servers"],
-        json!([{"url": "/v2/auth"}])
-    );
-    // The API's own path wins a collision.
-    assert!(spec["paths"]["/me"].get("servers").is_none());
-    assert_eq!(
-        spec["paths"]["/me"]["get"]["summary"],
+        spec["paths"]["/api/me"]["get"]["summary"],
         "The API's own `/me`, which the token route's must not replace."
     );
-    // The API's operations keep the document's server.
-    assert!(spec["paths"]["/secret"].get("servers").is_none());
-    assert_eq!(spec["servers"][0]["url"], "/api");
+    assert!(spec["paths"]["/api/secret"].is_object());
+    assert_eq!(spec["servers"], json!([{"url": "/"}]));
+    assert!(
+        spec["paths"]
+            .as_object()
+            .expect("paths")
+            .values()
+            .all(|item| item.get("servers").is_none())
+    );
+}
+
+#[test]
+fn the_jwks_and_discovery_routes_are_listed_when_they_are_served() {
+    let keys = Arc::new(KeySet::single(
+        JwtKey::generate(Algorithm::EdDSA).expect("ed25519 key"),
+    ));
+    let users = Arc::new(MemoryUserStore::new(
+        PasswordHasher::fast_insecure_for_tests(),
+    ));
+    let tokens = Arc::new(TokenService::new(
+        TokenIssuer::new(keys.clone(), None)
+            .expect("issuer")
+            .issuer("https://api.example/auth"),
+        users,
+    ));
+    let pipeline = Pipeline::builder()
+        .handler(JwtHandler::new(keys, Validation::new()).with_revocations(tokens.revocations()))
+        .build()
+        .expect("pipeline");
+    let auth = PoemAuth::from_pipeline(pipeline)
+        .token_service(tokens)
+        .build()
+        .expect("auth");
+    let service = poem_openapi::OpenApiService::new(SecretApi, "t", "1");
+    let spec: Value = serde_json::from_str(&auth.openapi_spec(&service)).expect("spec");
+    for path in [
+        "/auth/.well-known/jwks.json",
+        "/auth/.well-known/openid-configuration",
+    ] {
+        assert!(spec["paths"].get(path).is_some(), "{path} missing");
+    }
 }

@@ -905,7 +905,7 @@ async fn the_openapi_document_shows_the_routes_their_permissions_and_package_sch
     let spec: Value =
         serde_json::from_str(&built.auth.openapi_spec(&OpenApiService::new(Api, "t", "1")))
             .expect("json");
-    let create = &spec["paths"]["/users"]["post"];
+    let create = &spec["paths"]["/auth/users"]["post"];
     assert_eq!(
         create["x-required-permissions"],
         json!({"permission": "users:write"})
@@ -916,23 +916,24 @@ async fn the_openapi_document_shows_the_routes_their_permissions_and_package_sch
     assert!(create["responses"]["409"].is_object());
     assert!(create["responses"]["401"].is_object());
     assert_eq!(
-        spec["paths"]["/users/{id}"]["delete"]["x-required-permissions"],
+        spec["paths"]["/auth/users/{id}"]["delete"]["x-required-permissions"],
         json!({"permission": "users:delete"})
     );
     assert_eq!(
-        spec["paths"]["/users"]["get"]["x-required-permissions"],
+        spec["paths"]["/auth/users"]["get"]["x-required-permissions"],
         json!({"permission": "users:list"})
     );
-    let login = body_schema(&spec["paths"]["/login"]["post"]);
+    let login = body_schema(&spec["paths"]["/auth/login"]["post"]);
     assert_eq!(login["required"], json!(["username", "password"]));
     assert!(
-        body_schema(&spec["paths"]["/users/me"]["patch"])["properties"]["current_password"]
+        body_schema(&spec["paths"]["/auth/users/me"]["patch"])["properties"]["current_password"]
             .is_object()
     );
-    assert_eq!(
-        spec["paths"]["/register"]["servers"],
-        json!([{"url": "/auth"}])
-    );
+    // At the full served path, and open to anyone.
+    let register = &spec["paths"]["/auth/register"];
+    assert!(register.get("servers").is_none(), "{register}");
+    assert_eq!(register["post"]["security"], json!([]));
+    assert!(spec["paths"].get("/register").is_none());
 }
 
 /// The JSON schema of an operation's request body, whatever its media type's parameters.

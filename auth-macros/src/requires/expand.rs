@@ -23,6 +23,9 @@ use syn::{
 
 use super::validate::{Req, condition_tokens, conditions, scope_count};
 
+/// How the docs name `authenticated`, as the runtime's `Rule::describe` does.
+const AUTHENTICATED_TEXT: &str = "authentication only";
+
 /// `::auth_poem::__private`.
 fn private() -> TokenStream {
     quote!(::auth_poem::__private)
@@ -52,6 +55,7 @@ fn rule(req: &Req) -> TokenStream {
             quote!(#p::Rule::all([#(#items),*]))
         }
         Req::Expr { index, source, .. } => quote!(#p::Rule::expr(#index, #source)),
+        Req::Authenticated => quote!(#p::Rule::authenticated()),
     }
 }
 
@@ -86,6 +90,7 @@ fn render(req: &Req, parent: Option<Op>, out: &mut String) {
             code(&lit.value(), out);
         }
         Req::Scope { canonical, .. } => code(canonical, out),
+        Req::Authenticated => out.push_str(AUTHENTICATED_TEXT),
         Req::Expr { source, .. } => {
             out.push_str("condition ");
             code(&source.value(), out);
@@ -460,7 +465,11 @@ pub(crate) fn handler(function: ItemFn, req: &Req) -> TokenStream {
 /// `#[auth_poem::api]`: rewrites each protected method of the impl (in
 /// `operations`, by position, with its checked requirement) and implements
 /// `Operation<N>` for the API type, one `N` per protected method.
-pub(crate) fn api(mut item_impl: ItemImpl, operations: Vec<(usize, Req)>) -> TokenStream {
+pub(crate) fn api(
+    mut item_impl: ItemImpl,
+    operations: Vec<(usize, Req)>,
+    publics: &[usize],
+) -> TokenStream {
     let p = private();
     let self_ty = (*item_impl.self_ty).clone();
     let params = param_names(&item_impl.generics);
@@ -517,6 +526,39 @@ pub(crate) fn api(mut item_impl: ItemImpl, operations: Vec<(usize, Req)>) -> Tok
                 }
             }
         });
+    }
+    for &position in publics {
+        let ImplItem::Fn(method) = &mut item_impl.items[position] else {
+            continue;
+        };
+        let arg_types: Vec<Type> = method
+            .sig
+            .inputs
+            .iter()
+            .filter_map(|input| match input {
+                FnArg::Typed(arg) => Some(sanitized(&arg.ty, &params, Some(&sanitized_self))),
+                FnArg::Receiver(_) => None,
+            })
+            .collect();
+        let needs_credential = any_probe(&arg_types, "NEEDS_CREDENTIAL");
+        let message = LitStr::new(
+            &format!(
+                "`#[public]` operation `{}` takes an argument that refuses anonymous callers \
+                 (`ApiAuth`): take `OptionalApiAuth` to know who calls, or replace `#[public]` \
+                 with `#[requires(authenticated)]`",
+                method.sig.ident
+            ),
+            method.sig.ident.span(),
+        );
+        impls.push(quote! {
+            const _: () = ::core::assert!(!#needs_credential, #message);
+        });
+        let mark: FnArg = parse_quote!(__auth_poem_public: #p::PublicOperation);
+        let at = usize::from(matches!(
+            method.sig.inputs.first(),
+            Some(FnArg::Receiver(_))
+        ));
+        method.sig.inputs.insert(at, mark);
     }
     item_impl
         .items

@@ -62,6 +62,32 @@ fn take_requires(attrs: &mut Vec<Attribute>) -> Vec<Attribute> {
     taken
 }
 
+/// Whether `attr` is a `#[public]` (by any path ending in `public`).
+fn is_public(attr: &Attribute) -> bool {
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|segment| segment.ident == "public")
+}
+
+/// Takes the `#[public]` attributes out of `attrs`, in order.
+fn take_public(attrs: &mut Vec<Attribute>) -> Vec<Attribute> {
+    let (taken, kept) = std::mem::take(attrs).into_iter().partition(is_public);
+    *attrs = kept;
+    taken
+}
+
+/// `#[public]` outside an `#[auth_poem::api]` impl: a mistake.
+pub(crate) fn public(item: TokenStream) -> TokenStream {
+    let error = syn::Error::new(
+        Span::call_site(),
+        "`#[public]` opens an operation of an impl marked `#[auth_poem::api]` (above \
+         `#[OpenApi]`) to anyone; elsewhere it means nothing. A poem `#[handler]` without \
+         `#[requires]` is open already",
+    );
+    fallback(item, error)
+}
+
 /// Parses the arguments of `#[requires]` attributes.
 fn parse_attributes(attrs: &[Attribute], errors: &mut Errors) -> Vec<Node> {
     attrs
@@ -204,24 +230,69 @@ pub(crate) fn api(args: TokenStream, item: TokenStream) -> TokenStream {
         };
     }
 
-    // Every protected method, checked before anything is generated.
+    // Every operation, checked before anything is generated: each declares
+    // its access rule, `#[requires(...)]` or `#[public]`.
     let mut operations = Vec::new();
+    let mut publics = Vec::new();
     for (position, impl_item) in item_impl.items.iter_mut().enumerate() {
         match impl_item {
             ImplItem::Fn(method) => {
                 let attrs = take_requires(&mut method.attrs);
-                if attrs.is_empty() {
+                let public = take_public(&mut method.attrs);
+                let is_operation = method.attrs.iter().any(|a| a.path().is_ident("oai"));
+                if !is_operation {
+                    if let Some(attr) = attrs.first() {
+                        errors.push(syn::Error::new_spanned(
+                            attr,
+                            "`#[requires]` protects poem-openapi operations: this method has no \
+                             `#[oai(path = \"...\", method = \"...\")]`",
+                        ));
+                    }
+                    if let Some(attr) = public.first() {
+                        errors.push(syn::Error::new_spanned(
+                            attr,
+                            "`#[public]` opens a poem-openapi operation to anyone: this method \
+                             has no `#[oai(path = \"...\", method = \"...\")]`",
+                        ));
+                    }
                     continue;
                 }
-                let before = errors.len();
-                if !method.attrs.iter().any(|a| a.path().is_ident("oai")) {
+                if let Some(attr) = public.get(1) {
                     errors.push(syn::Error::new_spanned(
-                        &attrs[0],
-                        "`#[requires]` protects poem-openapi operations: this method has no \
-                         `#[oai(path = \"...\", method = \"...\")]`",
+                        attr,
+                        "`#[public]` is written once per operation",
+                    ));
+                }
+                if let Some(attr) = public.first() {
+                    if !matches!(attr.meta, Meta::Path(_)) {
+                        errors.push(syn::Error::new_spanned(
+                            &attr.meta,
+                            "`#[public]` takes no arguments: write `#[public]`",
+                        ));
+                    }
+                    if !attrs.is_empty() {
+                        errors.push(syn::Error::new_spanned(
+                            attr,
+                            "an operation is either `#[public]` or `#[requires(...)]`, not both: \
+                             drop `#[public]` to keep the requirement, or the `#[requires]` to \
+                             open it to anyone",
+                        ));
+                        continue;
+                    }
+                    publics.push(position);
+                    continue;
+                }
+                if attrs.is_empty() {
+                    errors.push(syn::Error::new_spanned(
+                        &method.sig.ident,
+                        "this operation declares no access rule, and `#[auth_poem::api]` denies \
+                         by default: write `#[requires(...)]` above it with what a caller needs \
+                         (`#[requires(authenticated)]` for any signed-in caller), or \
+                         `#[public]` if anyone may call it",
                     ));
                     continue;
                 }
+                let before = errors.len();
                 match method.sig.inputs.first() {
                     Some(FnArg::Receiver(receiver))
                         if receiver.reference.is_some() && receiver.mutability.is_none() => {}
@@ -253,6 +324,12 @@ pub(crate) fn api(args: TokenStream, item: TokenStream) -> TokenStream {
                         "`#[requires]` goes on the operation methods of this impl",
                     ));
                 }
+                for attr in take_public(attrs) {
+                    errors.push(syn::Error::new_spanned(
+                        attr,
+                        "`#[public]` goes on the operation methods of this impl",
+                    ));
+                }
             }
             _ => {}
         }
@@ -260,7 +337,7 @@ pub(crate) fn api(args: TokenStream, item: TokenStream) -> TokenStream {
     if let Err(error) = errors.finish() {
         return fallback(item_impl.into_token_stream(), error);
     }
-    expand::api(item_impl, operations)
+    expand::api(item_impl, operations, &publics)
 }
 
 /// The user's item unchanged (less our attributes) and the errors: the

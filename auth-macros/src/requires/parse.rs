@@ -8,6 +8,7 @@
 //!              | 'any' '(' requirement,* ')'
 //!              | 'all' '(' requirement,* ')'
 //!              | 'expr' '=' "string"                 // a Rust boolean expression
+//!              | 'authenticated'                     // any signed-in caller; alone only
 //! ```
 //!
 //! `role`, `scope`, `any`, `all` and `expr` are keywords of this grammar
@@ -27,11 +28,15 @@ use super::Errors;
 const CALLS: &[&str] = &["role", "scope", "any", "all"];
 
 /// Every key the grammar knows, for suggestions.
-const KEYWORDS: &[&str] = &["role", "scope", "any", "all", "expr"];
+const KEYWORDS: &[&str] = &["role", "scope", "any", "all", "expr", "authenticated"];
+
+/// The requirement met by every signed-in caller.
+const AUTHENTICATED: &str = "authenticated";
 
 /// What a requirement may be, for messages.
 pub(crate) const GRAMMAR: &str = "a resource/permission pair `Resource::X, Permission::Y`, \
-    `role(\"...\")`, `scope(\"...\")`, `any(...)`, `all(...)` or `expr = \"...\"`";
+    `role(\"...\")`, `scope(\"...\")`, `any(...)`, `all(...)`, `expr = \"...\"` or \
+    `authenticated`";
 
 /// One requirement as written.
 #[derive(Debug, Clone)]
@@ -60,6 +65,8 @@ pub(crate) enum Node {
     },
     /// `expr = "..."`.
     Expr { lit: LitStr, tokens: TokenStream },
+    /// `authenticated`: any signed-in caller.
+    Authenticated { tokens: TokenStream },
 }
 
 impl Node {
@@ -71,7 +78,8 @@ impl Node {
             | Self::Scope { tokens, .. }
             | Self::Any { tokens, .. }
             | Self::All { tokens, .. }
-            | Self::Expr { tokens, .. } => tokens,
+            | Self::Expr { tokens, .. }
+            | Self::Authenticated { tokens } => tokens,
         }
     }
 }
@@ -188,10 +196,6 @@ pub(crate) fn parse_attribute(args: TokenStream, attr: Span, errors: &mut Errors
             permission: Box::new(permission.clone()),
             tokens: terms.iter().map(Term::tokens).collect(),
         }),
-        [Term::Bare(expr)] => {
-            errors.push(not_a_requirement(expr));
-            None
-        }
         [only] => requirement(only, None, errors),
         [_, second, ..] => {
             errors.push(syn::Error::new_spanned(
@@ -226,6 +230,23 @@ fn requirement(term: &Term, list: Option<&str>, errors: &mut Errors) -> Option<N
                 ));
                 None
             }
+        }
+        Term::Bare(expr) if is_authenticated(expr) => {
+            match list {
+                Some(list) => errors.push(syn::Error::new_spanned(
+                    expr,
+                    format!(
+                        "`authenticated` stands alone: every requirement inside `{list}(...)` \
+                         already needs a signed-in caller"
+                    ),
+                )),
+                None => {
+                    return Some(Node::Authenticated {
+                        tokens: expr.to_token_stream(),
+                    });
+                }
+            }
+            None
         }
         Term::Bare(expr) => {
             match list {
@@ -409,10 +430,15 @@ fn not_a_requirement(expr: &Expr) -> syn::Error {
         ),
         _ => "this is no requirement on its own: a resource/permission pair names both, \
               `Resource::X, Permission::Y`; the other requirements are `role(\"...\")`, \
-              `scope(\"...\")`, `any(...)`, `all(...)` and `expr = \"...\"`"
+              `scope(\"...\")`, `any(...)`, `all(...)`, `expr = \"...\"` and `authenticated`"
             .to_owned(),
     };
     syn::Error::new_spanned(expr, message)
+}
+
+/// Whether `expr` is the bare keyword `authenticated`.
+fn is_authenticated(expr: &Expr) -> bool {
+    matches!(expr, Expr::Path(path) if path.qself.is_none() && path.path.is_ident(AUTHENTICATED))
 }
 
 /// `" (did you mean `x`?)"` when `name` is close to a keyword, else `""`.

@@ -31,6 +31,8 @@ pub(crate) enum Req {
         source: LitStr,
         expr: Box<Expr>,
     },
+    /// Any signed-in caller.
+    Authenticated,
 }
 
 /// Checks the requirements of every `#[requires]` of one item; several
@@ -51,6 +53,17 @@ pub(crate) fn validate(attributes: Vec<Node>, errors: &mut Errors) -> Option<Req
         seen.push(key);
         checked.extend(check(node, &mut conditions, errors));
     }
+    if attributes.len() > 1 {
+        for node in &attributes {
+            if let Node::Authenticated { tokens } = node {
+                errors.push(syn::Error::new_spanned(
+                    tokens,
+                    "`authenticated` is implied by the other `#[requires]` of this item, which \
+                     already need a signed-in caller: drop it",
+                ));
+            }
+        }
+    }
     if errors.len() > before {
         return None;
     }
@@ -62,6 +75,7 @@ pub(crate) fn validate(attributes: Vec<Node>, errors: &mut Errors) -> Option<Req
 
 fn check(node: &Node, conditions: &mut usize, errors: &mut Errors) -> Option<Req> {
     match node {
+        Node::Authenticated { .. } => Some(Req::Authenticated),
         Node::Pair {
             resource,
             permission,
@@ -97,8 +111,7 @@ fn check(node: &Node, conditions: &mut usize, errors: &mut Errors) -> Option<Req
                          requirement"
                     } else {
                         "`all()` is empty and requires nothing: list at least one requirement, \
-                         or take `Authenticated`/`ApiAuth` without `#[requires]` to only require \
-                         a credential"
+                         or write `#[requires(authenticated)]` to only require a signed-in caller"
                     },
                 ));
                 return None;
@@ -158,6 +171,7 @@ fn check(node: &Node, conditions: &mut usize, errors: &mut Errors) -> Option<Req
 /// What two requirements must share to be the same requirement.
 fn key(node: &Node) -> String {
     match node {
+        Node::Authenticated { .. } => "authenticated".to_owned(),
         Node::Pair {
             resource,
             permission,
@@ -254,7 +268,7 @@ pub(crate) fn canonical_scope(scope: &str) -> Result<String, String> {
 pub(crate) fn scope_count(req: &Req) -> usize {
     match req {
         Req::Pair { .. } | Req::Scope { .. } => 1,
-        Req::Role(_) | Req::Expr { .. } => 0,
+        Req::Role(_) | Req::Expr { .. } | Req::Authenticated => 0,
         Req::Any(items) if items.len() == 1 => scope_count(&items[0]),
         Req::Any(_) => 0,
         Req::All(items) => items.iter().map(scope_count).sum(),

@@ -657,7 +657,6 @@ impl PoemAuthBuilder {
             }
         }
         let openapi = self.openapi.resolve(&pipeline, &api_key_header)?;
-        openapi::publish(openapi);
         Ok(PoemAuth {
             inner: Arc::new(Inner {
                 pipeline,

@@ -488,8 +488,8 @@ impl PoemAuth {
         crate::client::client_label(req, &self.inner.trusted_proxies)
     }
 
-    pub(crate) fn scheme_config(&self) -> SchemeConfig {
-        self.inner.openapi
+    pub(crate) fn scheme_config(&self) -> &SchemeConfig {
+        &self.inner.openapi
     }
 
     fn reject(

@@ -13,7 +13,7 @@ use poem_openapi::{ApiExtractor, ApiExtractorType, ApiResponse, ExtractParamOpti
 use super::rule::Rule;
 use super::spec;
 use crate::extractor::{Authenticated, OptionalAuthenticated, authenticated};
-use crate::openapi::{ApiAuth, OptionalApiAuth, current, intern};
+use crate::openapi::{ApiAuth, OptionalApiAuth, generated, intern};
 use crate::rejection::AuthRejection;
 use crate::websocket::{WsAuthenticated, ws_authenticated};
 
@@ -129,6 +129,14 @@ pub trait DocumentsAuth {}
 impl DocumentsAuth for ApiAuth {}
 impl DocumentsAuth for OptionalApiAuth {}
 
+/// An argument type that refuses a caller without a credential, which a
+/// `#[public]` operation may not take.
+pub trait NeedsCredential {}
+
+impl NeedsCredential for ApiAuth {}
+impl NeedsCredential for Authenticated {}
+impl NeedsCredential for WsAuthenticated {}
+
 /// Implemented by `Result<T, E>` only: tells a handler that returns a
 /// `Result` from one that returns a bare response.
 pub trait IsResult {}
@@ -153,6 +161,8 @@ pub trait Fallback {
     const DOCUMENTS_AUTH: bool = false;
     /// The type is no `Result`.
     const IS_RESULT: bool = false;
+    /// The type is no [`NeedsCredential`].
+    const NEEDS_CREDENTIAL: bool = false;
     /// The type does not make the route a WebSocket route.
     const IS_WEBSOCKET: bool = false;
 
@@ -184,6 +194,11 @@ impl<T: ?Sized + OnChannel> Probe<T> {
 impl<T: ?Sized + DocumentsAuth> Probe<T> {
     /// The type is a [`DocumentsAuth`].
     pub const DOCUMENTS_AUTH: bool = true;
+}
+
+impl<T: ?Sized + NeedsCredential> Probe<T> {
+    /// The type is a [`NeedsCredential`].
+    pub const NEEDS_CREDENTIAL: bool = true;
 }
 
 impl<T: ?Sized + IsResult> Probe<T> {
@@ -320,10 +335,9 @@ impl<'a, A: Operation<N>, const N: usize> ApiExtractor<'a> for ApiGuard<'a, A, N
     type ParamRawType = ();
 
     fn register(registry: &mut Registry) {
-        let config = current();
-        config.register(registry);
-        if let Some(scheme) = registry.security_schemes.get_mut(config.oauth2()) {
-            declare_scopes(scheme, &A::rule().scopes());
+        generated::register(registry);
+        if let Some(scheme) = registry.security_schemes.get_mut(generated::OAUTH2) {
+            declare_scopes(scheme, &A::rule().scope_alternatives().concat());
         }
     }
 
@@ -334,7 +348,7 @@ impl<'a, A: Operation<N>, const N: usize> ApiExtractor<'a> for ApiGuard<'a, A, N
         if A::DOCUMENTED {
             Vec::new()
         } else {
-            current().names()
+            generated::names()
         }
     }
 
@@ -353,6 +367,31 @@ impl<'a, A: Operation<N>, const N: usize> ApiExtractor<'a> for ApiGuard<'a, A, N
             caller,
             api: PhantomData,
         })
+    }
+}
+
+/// The hidden argument `#[auth_poem::api]` adds to a `#[public]`
+/// operation: it extracts nothing, and marks the operation so the served
+/// spec gives it `security: []`.
+#[derive(Debug, Clone, Copy)]
+pub struct PublicOperation;
+
+impl<'a> ApiExtractor<'a> for PublicOperation {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn security_schemes() -> Vec<&'static str> {
+        spec::public_tag().into_iter().collect()
+    }
+
+    async fn from_request(
+        _req: &'a Request,
+        _body: &mut RequestBody,
+        _param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        Ok(Self)
     }
 }
 

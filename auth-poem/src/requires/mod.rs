@@ -12,7 +12,8 @@ pub(crate) mod rule;
 pub(crate) mod spec;
 
 pub use guard::{
-    ApiGuard, AuthArg, DocumentsAuth, Fallback, Flat, Flatten, HandlerGuard, IsResult, OAuthScope,
-    OnChannel, Operation, Probe, Refusable, check, no_condition, principal, refused,
+    ApiGuard, AuthArg, DocumentsAuth, Fallback, Flat, Flatten, HandlerGuard, IsResult,
+    NeedsCredential, OAuthScope, OnChannel, Operation, Probe, PublicOperation, Refusable, check,
+    no_condition, principal, refused,
 };
 pub use rule::Rule;

@@ -78,6 +78,11 @@ impl Rule {
         Self::Require(Requirement::scope(scope))
     }
 
+    /// Any signed-in caller (`#[requires(authenticated)]`): all of nothing.
+    pub fn authenticated() -> Self {
+        Self::Require(Requirement::All(Vec::new()))
+    }
+
     /// The `index`-th condition of the item.
     pub fn expr(index: usize, source: &'static str) -> Self {
         Self::Expr { index, source }
@@ -140,9 +145,44 @@ impl Rule {
         }
     }
 
+    /// The ways of meeting the rule, as sets of OAuth2 scopes: one set per
+    /// alternative of its `any`s (a role or a condition adds no scope, so
+    /// an alternative made only of those is the empty set), each `all`
+    /// joining the sets of its parts. In the spec, each set is one
+    /// alternative of the operation's `security` on the OAuth2 scheme.
+    /// Past 16 ways, the one set [`scopes`](Self::scopes)
+    /// (the scopes every way needs) stands for them all.
+    pub fn scope_alternatives(&self) -> Vec<Vec<String>> {
+        match self.alternatives() {
+            Some(mut ways) => {
+                ways.dedup();
+                let mut unique: Vec<Vec<String>> = Vec::with_capacity(ways.len());
+                for way in ways {
+                    if !unique.contains(&way) {
+                        unique.push(way);
+                    }
+                }
+                unique
+            }
+            None => vec![self.scopes()],
+        }
+    }
+
+    /// The ways of [`scope_alternatives`](Self::scope_alternatives), `None`
+    /// past [`MAX_ALTERNATIVES`].
+    fn alternatives(&self) -> Option<Vec<Vec<String>>> {
+        match self {
+            Self::Require(requirement) => requirement_alternatives(requirement),
+            Self::Expr { .. } => Some(vec![Vec::new()]),
+            Self::Any(items) => any_of(items.iter().map(Rule::alternatives)),
+            Self::All(items) => all_of(items.iter().map(Rule::alternatives)),
+        }
+    }
+
     /// The rule as the `x-required-permissions` value of an operation:
     /// `{"permission": "conversation:write"}`, `{"role": "admin"}`,
-    /// `{"scope": "openid"}`, `{"expr": "user.id == id.0"}`, and
+    /// `{"scope": "openid"}`, `{"expr": "user.id == id.0"}`,
+    /// `{"authenticated": true}` for any signed-in caller, and
     /// `{"any": [...]}` / `{"all": [...]}` around them.
     pub fn to_json(&self) -> Value {
         match self {
@@ -198,6 +238,54 @@ fn static_parts(items: Vec<Rule>) -> Result<Vec<Requirement>, Vec<Rule>> {
     }
 }
 
+/// How many ways of meeting a rule the spec lists before it falls back to
+/// the scopes every way needs.
+pub(crate) const MAX_ALTERNATIVES: usize = 16;
+
+fn requirement_alternatives(requirement: &Requirement) -> Option<Vec<Vec<String>>> {
+    match requirement {
+        Requirement::Permission(scope) => Some(vec![vec![scope.to_string()]]),
+        Requirement::Scope(scope) => Some(vec![vec![canonical_scope(scope)]]),
+        Requirement::Role(_) => Some(vec![Vec::new()]),
+        Requirement::Any(items) => any_of(items.iter().map(requirement_alternatives)),
+        Requirement::All(items) => all_of(items.iter().map(requirement_alternatives)),
+    }
+}
+
+/// The ways of meeting any of the parts: each part's ways, in order.
+fn any_of(parts: impl Iterator<Item = Option<Vec<Vec<String>>>>) -> Option<Vec<Vec<String>>> {
+    let mut ways = Vec::new();
+    for part in parts {
+        ways.extend(part?);
+        if ways.len() > MAX_ALTERNATIVES {
+            return None;
+        }
+    }
+    Some(ways)
+}
+
+/// The ways of meeting all of the parts: one way of each, joined.
+fn all_of(parts: impl Iterator<Item = Option<Vec<Vec<String>>>>) -> Option<Vec<Vec<String>>> {
+    let mut ways = vec![Vec::<String>::new()];
+    for part in parts {
+        let part = part?;
+        if ways.len() * part.len() > MAX_ALTERNATIVES {
+            return None;
+        }
+        ways = ways
+            .iter()
+            .flat_map(|way| {
+                part.iter().map(move |more| {
+                    let mut joined = way.clone();
+                    joined.extend(more.iter().filter(|s| !way.contains(s)).cloned());
+                    joined
+                })
+            })
+            .collect();
+    }
+    Some(ways)
+}
+
 fn requirement_scopes(requirement: &Requirement, out: &mut Vec<String>) {
     match requirement {
         Requirement::Permission(scope) => out.push(scope.to_string()),
@@ -225,6 +313,7 @@ fn requirement_json(requirement: &Requirement) -> Value {
         Requirement::Any(items) => {
             json!({"any": items.iter().map(requirement_json).collect::<Vec<_>>()})
         }
+        Requirement::All(items) if items.is_empty() => json!({"authenticated": true}),
         Requirement::All(items) => {
             json!({"all": items.iter().map(requirement_json).collect::<Vec<_>>()})
         }
@@ -355,6 +444,46 @@ mod tests {
         ]);
         assert_eq!(rule.scopes(), ["conversation:write", "memory:read", "only"]);
         assert!(Rule::role("admin").scopes().is_empty());
+    }
+
+    #[test]
+    fn scope_alternatives_list_each_way_of_meeting_the_rule() {
+        let either = Rule::any(vec![
+            Rule::permission(R::Conversation, P::Read),
+            Rule::permission(R::Users, P::Read),
+        ]);
+        assert_eq!(
+            either.scope_alternatives(),
+            [vec!["conversation:read"], vec!["users:read"]]
+        );
+        let both = Rule::all(vec![Rule::scope("openid"), either.clone()]);
+        assert_eq!(
+            both.scope_alternatives(),
+            [
+                vec!["openid", "conversation:read"],
+                vec!["openid", "users:read"]
+            ]
+        );
+        let or_admin = Rule::any(vec![Rule::role("admin"), Rule::scope("openid")]);
+        assert_eq!(or_admin.scope_alternatives(), [vec![], vec!["openid"]]);
+        assert_eq!(
+            Rule::authenticated().scope_alternatives(),
+            [Vec::<String>::new()]
+        );
+        let pairs: Vec<Rule> = (0..5)
+            .map(|i| {
+                Rule::any(vec![
+                    Rule::scope(["a", "b", "c", "d", "e"][i]),
+                    Rule::role("x"),
+                ])
+            })
+            .collect();
+        let wide = Rule::all(pairs);
+        assert_eq!(
+            wide.scope_alternatives(),
+            [wide.scopes()],
+            "2^5 ways are past the cap: the scopes every way needs stand for them"
+        );
     }
 
     #[test]

@@ -21,6 +21,9 @@ use crate::openapi::{METHODS, intern};
 /// The prefix of a tag; no scheme name can start with a NUL.
 const TAG_PREFIX: &str = "\u{0}auth-poem-operation-";
 
+/// The tag of a `#[public]` operation.
+const PUBLIC_TAG: &str = "\u{0}auth-poem-public";
+
 /// The rule of one protected operation and the line its docs got at compile time.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Tagged {
@@ -43,11 +46,18 @@ pub(crate) fn tag(rule: &'static Rule, doc_line: &'static str) -> Option<&'stati
     })
 }
 
+/// The tag of a `#[public]` operation, when tagging is on.
+pub(crate) fn public_tag() -> Option<&'static str> {
+    TAGGING.with(|cell| cell.borrow().is_some().then_some(PUBLIC_TAG))
+}
+
 /// The protected operations of an API: path (as poem-openapi writes it in
 /// the spec, without the service's URL prefix), lower-case method, rule.
 #[derive(Debug, Default)]
 pub(crate) struct Protected {
     operations: Vec<(String, String, Tagged)>,
+    /// The `#[public]` operations: path and method, as above.
+    public: Vec<(String, String)>,
 }
 
 /// The protected operations of `T`.
@@ -68,9 +78,19 @@ pub(crate) fn collect<T: OpenApi>() -> Protected {
     drop(off);
 
     let mut operations = Vec::new();
+    let mut public = Vec::new();
     for api in &apis {
         for path in &api.paths {
             for operation in &path.operations {
+                let method = operation.method.as_str().to_ascii_lowercase();
+                if operation
+                    .security
+                    .iter()
+                    .any(|alternative| alternative.contains_key(PUBLIC_TAG))
+                {
+                    public.push((path.path.clone(), method));
+                    continue;
+                }
                 let found = operation
                     .security
                     .iter()
@@ -78,16 +98,12 @@ pub(crate) fn collect<T: OpenApi>() -> Protected {
                     .filter_map(|name| name.strip_prefix(TAG_PREFIX)?.parse::<usize>().ok())
                     .find_map(|index| tagged.get(index));
                 if let Some(tagged) = found {
-                    operations.push((
-                        path.path.clone(),
-                        operation.method.as_str().to_ascii_lowercase(),
-                        *tagged,
-                    ));
+                    operations.push((path.path.clone(), method, *tagged));
                 }
             }
         }
     }
-    Protected { operations }
+    Protected { operations, public }
 }
 
 impl Protected {
@@ -95,17 +111,41 @@ impl Protected {
     /// `key`, else the longest whose path ends `key` (a service's URL
     /// prefix comes before the paths poem-openapi knows).
     fn find(&self, key: &str, method: &str) -> Option<&Tagged> {
-        let candidates = self.operations.iter().filter(|(_, m, _)| m == method);
-        candidates
-            .clone()
-            .find(|(path, _, _)| path == key)
-            .or_else(|| {
-                candidates
-                    .filter(|(path, _, _)| path.len() > 1 && key.ends_with(path.as_str()))
-                    .max_by_key(|(path, _, _)| path.len())
-            })
-            .map(|(_, _, tagged)| tagged)
+        let candidates = self
+            .operations
+            .iter()
+            .filter(|(_, m, _)| m == method)
+            .map(|(path, _, tagged)| (path.as_str(), tagged));
+        best_match(candidates, key)
     }
+
+    /// Whether the operation at spec path `key` and `method` is `#[public]`
+    /// (matched as [`find`](Self::find) matches).
+    fn is_public(&self, key: &str, method: &str) -> bool {
+        let candidates = self
+            .public
+            .iter()
+            .filter(|(_, m)| m == method)
+            .map(|(path, _)| (path.as_str(), &()));
+        best_match(candidates, key).is_some() && self.find(key, method).is_none()
+    }
+}
+
+/// The item whose path is `key`, else the one with the longest path that
+/// ends `key`.
+fn best_match<'a, T>(
+    candidates: impl Iterator<Item = (&'a str, &'a T)> + Clone,
+    key: &str,
+) -> Option<&'a T> {
+    candidates
+        .clone()
+        .find(|(path, _)| *path == key)
+        .or_else(|| {
+            candidates
+                .filter(|(path, _)| path.len() > 1 && key.ends_with(path))
+                .max_by_key(|(path, _)| path.len())
+        })
+        .map(|(_, item)| item)
 }
 
 /// Writes what each protected operation requires into `spec`:
@@ -114,11 +154,18 @@ impl Protected {
 /// - the `Requires:` line of its docs, rewritten with the run-time names of
 ///   its resource/permission pairs (the macro only saw their Rust paths);
 /// - its `security` loses the empty alternative `{}` an optional
-///   extractor adds: a protected operation always needs a credential.
+///   extractor adds: a protected operation always needs a credential;
+/// - on the OAuth2 schemes, its `security` lists one alternative per way
+///   of meeting the rule ([`Rule::scope_alternatives`]).
+///
+/// A `#[public]` operation gets `security: []` (anyone may call it), or
+/// keeps its alternatives when they hold the empty one `{}` (it takes an
+/// optional extractor, and says who may sign in).
 pub(crate) fn apply(spec: &mut Value, protected: &Protected) {
-    if protected.operations.is_empty() {
+    if protected.operations.is_empty() && protected.public.is_empty() {
         return;
     }
+    let oauth2 = oauth2_schemes(spec);
     let Some(paths) = spec.get_mut("paths").and_then(Value::as_object_mut) else {
         return;
     };
@@ -130,18 +177,69 @@ pub(crate) fn apply(spec: &mut Value, protected: &Protected) {
             if !METHODS.contains(&method.as_str()) {
                 continue;
             }
-            let (Some(tagged), Some(operation)) =
-                (protected.find(key, method), operation.as_object_mut())
-            else {
+            let Some(operation) = operation.as_object_mut() else {
+                continue;
+            };
+            if protected.is_public(key, method) {
+                let optional = operation
+                    .get("security")
+                    .and_then(Value::as_array)
+                    .is_some_and(|alts| alts.iter().any(|alt| alt == &json!({})));
+                if !optional {
+                    operation.insert("security".into(), json!([]));
+                }
+                continue;
+            }
+            let Some(tagged) = protected.find(key, method) else {
                 continue;
             };
             operation.insert("x-required-permissions".into(), tagged.rule.to_json());
             rewrite_doc_line(operation, tagged);
             if let Some(security) = operation.get_mut("security").and_then(Value::as_array_mut) {
                 security.retain(|alt| alt.as_object().is_none_or(|alt| !alt.is_empty()));
+                split_alternatives(security, &oauth2, &tagged.rule.scope_alternatives());
             }
         }
     }
+}
+
+/// The names of the spec's OAuth2 and OpenID Connect schemes.
+fn oauth2_schemes(spec: &Value) -> Vec<String> {
+    spec.pointer("/components/securitySchemes")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter(|(_, scheme)| {
+            matches!(
+                scheme.get("type").and_then(Value::as_str),
+                Some("oauth2" | "openIdConnect")
+            )
+        })
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// Replaces each alternative on one of the `oauth2` schemes with one
+/// alternative per set of `ways`, where the first of them stood.
+fn split_alternatives(security: &mut Vec<Value>, oauth2: &[String], ways: &[Vec<String>]) {
+    let scheme_of = |alt: &Value| -> Option<String> {
+        let alt = alt.as_object()?;
+        let (name, _) = alt.iter().next().filter(|_| alt.len() == 1)?;
+        oauth2.contains(name).then(|| name.clone())
+    };
+    let mut out = Vec::with_capacity(security.len() + ways.len());
+    let mut done: Vec<String> = Vec::new();
+    for alt in security.drain(..) {
+        match scheme_of(&alt) {
+            Some(name) if done.contains(&name) => {}
+            Some(name) => {
+                out.extend(ways.iter().map(|way| json!({ name.as_str(): way })));
+                done.push(name);
+            }
+            None => out.push(alt),
+        }
+    }
+    *security = out;
 }
 
 /// Replaces the compile-time `Requires:` line with the run-time one.
@@ -188,6 +286,7 @@ mod tests {
                     doc_line: "Requires: role `a` or condition `x`.",
                 },
             )],
+            public: Vec::new(),
         }
     }
 

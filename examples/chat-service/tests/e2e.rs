@@ -954,3 +954,64 @@ async fn the_custom_handler_is_activated_at_run_time_and_validates_against_the_i
     let (status, _) = svc.get("/users", Some("idp-token-of-ivan")).await;
     assert_eq!(status, 403, "base permissions only");
 }
+
+#[tokio::test]
+async fn every_operation_of_the_spec_answers_at_its_documented_path_and_method() {
+    let svc = locked().await;
+    let client = http();
+    let spec: Value = client
+        .get(svc.url("/openapi.json"))
+        .send()
+        .await
+        .expect("spec")
+        .json()
+        .await
+        .expect("JSON");
+    let paths = spec["paths"].as_object().expect("paths");
+    let mut called = Vec::new();
+    for (path, item) in paths {
+        assert!(item.get("servers").is_none(), "{path} has its own servers");
+        for method in ["get", "put", "post", "delete", "patch"] {
+            if item.get(method).is_none() {
+                continue;
+            }
+            let uri: Vec<&str> = path
+                .split('/')
+                .map(|part| if part.starts_with('{') { "x" } else { part })
+                .collect();
+            let url = svc.url(&uri.join("/"));
+            let method =
+                reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+            let status = client
+                .request(method.clone(), &url)
+                .send()
+                .await
+                .expect("answer")
+                .status();
+            assert!(status != 404 && status != 405, "{method} {url}: {status}");
+            called.push(format!("{method} {path}"));
+        }
+    }
+    for expected in [
+        "POST /auth/token",
+        "GET /auth/me",
+        "POST /message",
+        "GET /users",
+        "GET /auth_handler/settings",
+    ] {
+        assert!(
+            called.iter().any(|c| c == expected),
+            "{expected} not in {called:?}"
+        );
+    }
+    // The user routes are served at the root and under /auth: listed once,
+    // at the root, where the README documents them.
+    assert!(!paths.contains_key("/auth/users"));
+    assert!(!paths.contains_key("/auth/.well-known/jwks.json"));
+    let missing = client
+        .get(svc.url("/not-served"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(missing.status(), 404);
+}

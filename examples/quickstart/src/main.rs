@@ -431,6 +431,71 @@ mod tests {
         op.object().get("x-required-permissions").assert_not_null();
     }
 
+    /// `path` with each `{parameter}` filled in.
+    fn filled(path: &str) -> String {
+        path.split('/')
+            .map(|part| if part.starts_with('{') { "x" } else { part })
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    #[tokio::test]
+    async fn every_operation_of_the_spec_answers_at_its_documented_path_and_method() {
+        let cli = client().await;
+        let spec: Value = serde_json::from_str(
+            &cli.get("/openapi.json")
+                .send()
+                .await
+                .0
+                .into_body()
+                .into_string()
+                .await
+                .expect("body"),
+        )
+        .expect("JSON");
+        let paths = spec["paths"].as_object().expect("paths");
+        let mut called = Vec::new();
+        for (path, item) in paths {
+            assert!(item.get("servers").is_none(), "{path} has its own servers");
+            for method in ["get", "put", "post", "delete", "patch"] {
+                if item.get(method).is_none() {
+                    continue;
+                }
+                let uri = filled(path);
+                let request = match method {
+                    "get" => cli.get(&uri),
+                    "put" => cli.put(&uri),
+                    "post" => cli.post(&uri),
+                    "delete" => cli.delete(&uri),
+                    _ => cli.patch(&uri),
+                };
+                let status = request.send().await.0.status();
+                assert!(
+                    status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED,
+                    "{method} {uri}: {status}"
+                );
+                called.push(format!("{method} {path}"));
+            }
+        }
+        for expected in [
+            "post /auth/token",
+            "get /auth/me",
+            "get /conversations",
+            "post /auth/users",
+        ] {
+            assert!(
+                called.iter().any(|c| c == expected),
+                "{expected} not in {called:?}"
+            );
+        }
+        // Not served with an HMAC key, so not listed.
+        assert!(!paths.contains_key("/auth/.well-known/jwks.json"));
+        cli.get("/not-served")
+            .send()
+            .await
+            .assert_status(StatusCode::NOT_FOUND);
+    }
+
     #[test]
     fn bind_comes_from_the_argument_then_the_environment_then_the_default() {
         let args = |a: &[&str]| {

@@ -10,6 +10,7 @@ impl Api {
     const ADMIN: &'static str = "admin";
 
     /// Admins only.
+    #[requires(role("admin"))]
     #[oai(path = "/admin", method = "get")]
     async fn admin(&self) -> PlainText<&'static str> {
         PlainText(Self::ADMIN)

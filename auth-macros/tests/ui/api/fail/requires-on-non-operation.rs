@@ -7,6 +7,7 @@ struct Api;
 #[OpenApi]
 impl Api {
     /// Admins only.
+    #[requires(role("admin"))]
     #[oai(path = "/admin", method = "get")]
     async fn admin(&self) -> PlainText<&'static str> {
         PlainText(self.helper())

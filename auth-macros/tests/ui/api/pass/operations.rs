@@ -1,6 +1,7 @@
 //! `#[auth_poem::api]` over `#[OpenApi]`: protected operations with and
 //! without an auth argument, returning a response, `poem::Result` or a
-//! `Result` with an error response of their own, beside unprotected ones.
+//! `Result` with an error response of their own, beside public ones and
+//! ones open to any signed-in caller.
 
 use auth_core::{AuthPermission as P, AuthResource as R};
 use auth_poem::{ApiAuth, OptionalApiAuth};
@@ -69,9 +70,31 @@ impl Api {
     }
 
     /// Open.
+    #[public]
     #[oai(path = "/health", method = "get")]
     async fn health(&self) -> PlainText<&'static str> {
         PlainText("ok")
+    }
+
+    /// Open, and greets a signed-in caller by name.
+    #[auth_poem::public]
+    #[oai(path = "/hello", method = "get")]
+    async fn hello(&self, user: OptionalApiAuth) -> PlainText<String> {
+        PlainText(user.principal().map_or("stranger".into(), |p| p.id.clone()))
+    }
+
+    /// Any signed-in caller.
+    #[requires(authenticated)]
+    #[oai(path = "/whoami", method = "get")]
+    async fn whoami(&self, user: ApiAuth) -> PlainText<String> {
+        PlainText(user.id.clone())
+    }
+
+    /// Any signed-in caller, without an auth argument.
+    #[requires(authenticated)]
+    #[oai(path = "/ping", method = "get")]
+    async fn ping(&self) -> PlainText<&'static str> {
+        PlainText("pong")
     }
 }
 

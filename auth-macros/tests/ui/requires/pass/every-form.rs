@@ -24,6 +24,12 @@ async fn role(user: Authenticated) -> impl IntoResponse {
     user.id.clone()
 }
 
+#[requires(authenticated)]
+#[handler]
+fn signed_in() -> &'static str {
+    "any signed-in caller"
+}
+
 #[requires(scope("conversation:write"))]
 #[handler]
 fn scope(user: OptionalAuthenticated) -> String {

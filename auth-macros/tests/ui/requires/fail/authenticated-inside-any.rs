@@ -1,0 +1,8 @@
+use auth_poem::requires;
+use poem::handler;
+
+#[requires(any(authenticated, role("admin")))]
+#[handler]
+fn index() {}
+
+fn main() {}
