@@ -174,6 +174,7 @@ enum Grant {
     Refresh(String),
 }
 
+#[crate::api]
 #[OpenApi(prefix_path = "/", tag = "AuthTag::Auth")]
 impl TokenApi {
     /// Log in, or refresh a session.
@@ -185,6 +186,7 @@ impl TokenApi {
     /// configured refusal (401 `{"detail": {"error": "Invalid Credentials"}}`
     /// by default) for a JSON request, and `400 invalid_grant` in the OAuth2
     /// form; the answer never says which part was wrong.
+    #[public]
     #[oai(path = "/token", method = "post")]
     async fn token(&self, req: &Request, body: TokenRequest) -> poem::Result<TokenAnswer> {
         let service = self.service()?;
@@ -274,6 +276,7 @@ impl TokenApi {
     ///
     /// An access token is refused from then on; a refresh token ends its
     /// session. An unknown or invalid token still answers 200.
+    #[public]
     #[oai(path = "/revoke", method = "post")]
     async fn revoke(&self, body: RevokeRequest) -> poem::Result<()> {
         let token = match body {
@@ -287,6 +290,7 @@ impl TokenApi {
 
     /// Log out: end the session as a whole, every access token of it (this
     /// one and those minted before it by refreshing) and its refresh tokens.
+    #[requires(authenticated)]
     #[oai(path = "/logout", method = "post")]
     async fn logout(&self, user: ApiAuth) -> poem::Result<()> {
         self.service()?
@@ -296,12 +300,14 @@ impl TokenApi {
     }
 
     /// Who am I: the authenticated principal.
+    #[requires(authenticated)]
     #[oai(path = "/me", method = "get")]
     async fn me(&self, user: ApiAuth) -> Json<serde_json::Value> {
         Json(principal_json(user.principal()))
     }
 
     /// Every resource and the permissions that exist on it.
+    #[public]
     #[oai(path = "/available-permissions", method = "get")]
     async fn available_permissions(&self) -> Json<serde_json::Value> {
         Json(serde_json::to_value(&self.permissions).unwrap_or_default())
@@ -312,6 +318,7 @@ impl TokenApi {
     ///
     /// Cacheable for [`JWKS_MAX_AGE_SECS`]: a key rotated in is published at
     /// least that long before it signs (see `TokenIssuer::rotate_to`).
+    #[public]
     #[oai(path = "/.well-known/jwks.json", method = "get")]
     async fn jwks(&self) -> poem::Result<Response<Json<serde_json::Value>>> {
         let jwks = published_jwks(self.service()?)
@@ -329,6 +336,7 @@ impl TokenApi {
     /// 404 unless the issuer (`iss`) is an http(s) URL (that of the place
     /// these routes are mounted, e.g. `https://api.example/auth`) and tokens
     /// are signed with public keys.
+    #[public]
     #[oai(path = "/.well-known/openid-configuration", method = "get")]
     async fn openid_configuration(&self) -> poem::Result<Response<Json<serde_json::Value>>> {
         let metadata = discovery_document(self.service()?)
