@@ -14,7 +14,7 @@ pub use auth_core::jwt::{Clock, ManualClock, SystemClock};
 pub use authenticator::{AppliedGeneration, Authenticator, Verdict};
 pub use config::{ClientAuth, CredentialConfig, GrantType, ProxyUrl};
 pub use error::ClientError;
-pub use mask::{MaskPolicy, RequestLog};
+pub use mask::{MaskPolicy, OutboundLog};
 pub use middleware::AuthMiddleware;
 pub use refresh::{FetchedToken, RefreshMode, RefreshPolicy, TokenCache};
 pub use registry::{AuthenticatorRegistry, Context, Factory};

@@ -157,7 +157,7 @@ impl MaskPolicy {
     }
 }
 
-/// The `tracing` target of [`RequestLog`]'s events.
+/// The `tracing` target of [`OutboundLog`]'s events.
 pub const LOG_TARGET: &str = "auth_client::request";
 
 /// A reqwest middleware that logs each request and its answer at `DEBUG`
@@ -168,19 +168,19 @@ pub const LOG_TARGET: &str = "auth_client::request";
 /// masks, the credential that one applied.
 ///
 /// ```
-/// use auth_client::{MaskPolicy, RequestLog};
+/// use auth_client::{MaskPolicy, OutboundLog};
 ///
 /// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-///     .with(RequestLog::new(MaskPolicy::new().header("x-vendor-token")))
+///     .with(OutboundLog::new(MaskPolicy::new().header("x-vendor-token")))
 ///     .build();
 /// # let _ = client;
 /// ```
 #[derive(Debug, Clone, Default)]
-pub struct RequestLog {
+pub struct OutboundLog {
     policy: MaskPolicy,
 }
 
-impl RequestLog {
+impl OutboundLog {
     /// Logs with this policy.
     pub fn new(policy: MaskPolicy) -> Self {
         Self { policy }
@@ -188,7 +188,7 @@ impl RequestLog {
 }
 
 #[async_trait::async_trait]
-impl Middleware for RequestLog {
+impl Middleware for OutboundLog {
     async fn handle(
         &self,
         req: Request,

@@ -10,7 +10,7 @@ use reqwest_middleware::ClientWithMiddleware;
 use crate::authenticator::Authenticator;
 use crate::config::CredentialConfig;
 use crate::error::ClientError;
-use crate::mask::RequestLog;
+use crate::mask::OutboundLog;
 use crate::middleware::AuthMiddleware;
 
 /// What a factory gets besides the credential record.
@@ -220,14 +220,14 @@ impl AuthenticatorRegistry {
     }
 
     /// A ready client: the record's HTTP settings, its [`AuthMiddleware`],
-    /// then a [`RequestLog`] that masks what the authenticator added. Token
+    /// then a [`OutboundLog`] that masks what the authenticator added. Token
     /// requests use the same HTTP settings (proxy, TLS, timeout).
     pub fn client(&self, config: &CredentialConfig) -> Result<ClientWithMiddleware, ClientError> {
         let http = config.http_client()?;
         let middleware = self.middleware_with(config, http.clone())?;
         Ok(reqwest_middleware::ClientBuilder::new(http)
             .with(middleware)
-            .with(RequestLog::new(config.mask_policy()))
+            .with(OutboundLog::new(config.mask_policy()))
             .build())
     }
 }

@@ -15,11 +15,11 @@ pub mod error;
 pub mod grant;
 pub mod handler;
 pub mod handler_config;
-pub mod handler_settings;
 pub mod hooks;
 pub mod jwt;
 #[cfg(feature = "ldap")]
 pub mod ldap;
+pub mod live_handlers;
 pub mod manage;
 pub mod oidc;
 pub mod password;

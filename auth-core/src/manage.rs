@@ -18,7 +18,7 @@ use crate::store::{UserRecord, UserStore};
 
 mod memory;
 
-pub use memory::{MemorySettingsStore, MemoryTokenStore};
+pub use memory::{MemoryHandlerConfigStore, MemoryTokenStore};
 
 /// Why a management operation did not happen.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -291,7 +291,7 @@ pub trait TokenStore: Send + Sync + 'static {
 
 /// A handler's stored settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StoredHandlerSettings {
+pub struct StoredHandlerConfig {
     /// The config's id ([`AuthHandlerConfig::ID`](crate::AuthHandlerConfig::ID)).
     pub id: String,
     /// The config values, as JSON.
@@ -304,13 +304,13 @@ pub struct StoredHandlerSettings {
 
 /// Where handler settings persist, so an activated handler survives a restart.
 #[async_trait]
-pub trait SettingsStore: Send + Sync + 'static {
+pub trait HandlerConfigStore: Send + Sync + 'static {
     /// Every stored handler config.
-    async fn handler_settings(&self) -> ManageResult<Vec<StoredHandlerSettings>>;
+    async fn handler_configs(&self) -> ManageResult<Vec<StoredHandlerConfig>>;
 
     /// Saves a handler config; with `activate`, makes it the only active one,
     /// in one step.
-    async fn save_handler_settings(
+    async fn save_handler_config(
         &self,
         id: &str,
         config: &Value,

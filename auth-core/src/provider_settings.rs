@@ -55,7 +55,7 @@ pub const DEFAULT_ADMIN_PASSWORD_ENV: &str = "AUTH_ADMIN_PASSWORD";
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum ProviderSettings {
     /// The built-in [`StoreProvider`] over the user store.
-    Store(StoreSettings),
+    Store(StoreProviderSettings),
     /// The LDAP provider ([`LdapProvider`](crate::ldap::LdapProvider)).
     #[cfg(feature = "ldap")]
     Ldap(Box<crate::ldap::LdapSettings>),
@@ -67,14 +67,14 @@ pub enum ProviderSettings {
 
 impl Default for ProviderSettings {
     fn default() -> Self {
-        Self::Store(StoreSettings::default())
+        Self::Store(StoreProviderSettings::default())
     }
 }
 
 /// The settings of the built-in provider.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct StoreSettings {
+pub struct StoreProviderSettings {
     /// Whether visitors may register themselves (default `false`).
     pub self_register: bool,
     /// The roles of self-registered users (default none).
@@ -88,7 +88,7 @@ pub struct StoreSettings {
     pub admin_password_env: String,
 }
 
-impl Default for StoreSettings {
+impl Default for StoreProviderSettings {
     fn default() -> Self {
         Self {
             self_register: false,

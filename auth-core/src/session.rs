@@ -174,14 +174,14 @@ impl RefreshStore for MemoryRefreshStore {
 
 /// Refresh-token lifetimes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RefreshPolicy {
+pub struct RefreshLifetimes {
     /// Each token's lifetime from its issue (extended by every rotation).
     pub sliding_secs: i64,
     /// The family's lifetime from the login, however often it is rotated.
     pub absolute_secs: i64,
 }
 
-impl Default for RefreshPolicy {
+impl Default for RefreshLifetimes {
     fn default() -> Self {
         Self {
             sliding_secs: 14 * 24 * 3600,
@@ -261,7 +261,7 @@ pub struct TokenService {
     throttle: LoginThrottle,
     hasher: PasswordHasher,
     roles: RoleMap,
-    policy: RefreshPolicy,
+    policy: RefreshLifetimes,
     clock: Arc<dyn Clock>,
     registry: Option<Arc<dyn crate::manage::TokenStore>>,
     token_policy: TokenPolicy,
@@ -294,7 +294,7 @@ impl TokenService {
             throttle: LoginThrottle::default(),
             hasher: PasswordHasher::owasp(),
             roles: RoleMap::new(),
-            policy: RefreshPolicy::default(),
+            policy: RefreshLifetimes::default(),
             clock: Arc::new(SystemClock),
             registry: None,
             token_policy: TokenPolicy::default(),
@@ -334,7 +334,7 @@ impl TokenService {
 
     /// Sets the refresh lifetimes.
     #[must_use]
-    pub fn with_policy(mut self, policy: RefreshPolicy) -> Self {
+    pub fn with_policy(mut self, policy: RefreshLifetimes) -> Self {
         self.policy = policy;
         self
     }

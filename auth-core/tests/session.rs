@@ -5,7 +5,7 @@ use std::sync::Arc;
 use auth_core::UserStore as _;
 use auth_core::jwt::{Algorithm, JwtKey, KeySet, ManualClock, TokenIssuer, Validation};
 use auth_core::password::PasswordHasher;
-use auth_core::session::{LoginError, RefreshPolicy, TokenService};
+use auth_core::session::{LoginError, RefreshLifetimes, TokenService};
 use auth_core::throttle::{LoginThrottle, ThrottlePolicy};
 use auth_core::{
     AuthContext, AuthError, AuthHandler, Credential, JwtHandler, MemoryUserStore, PermissionSet,
@@ -23,10 +23,10 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    fixture_with(RefreshPolicy::default(), ThrottlePolicy::default())
+    fixture_with(RefreshLifetimes::default(), ThrottlePolicy::default())
 }
 
-fn fixture_with(policy: RefreshPolicy, throttle: ThrottlePolicy) -> Fixture {
+fn fixture_with(policy: RefreshLifetimes, throttle: ThrottlePolicy) -> Fixture {
     let clock = ManualClock::new(NOW);
     let keys = Arc::new(KeySet::single(
         JwtKey::hmac(Algorithm::HS256, b"an-hmac-secret-for-the-session-tests").expect("key"),
@@ -150,7 +150,7 @@ fn of_two_concurrent_refreshes_exactly_one_succeeds() {
 #[test]
 fn refresh_tokens_expire_by_sliding_and_absolute_lifetimes() {
     let f = fixture_with(
-        RefreshPolicy {
+        RefreshLifetimes {
             sliding_secs: 100,
             absolute_secs: 250,
         },
@@ -178,7 +178,7 @@ fn refresh_tokens_expire_by_sliding_and_absolute_lifetimes() {
     );
 
     let f = fixture_with(
-        RefreshPolicy {
+        RefreshLifetimes {
             sliding_secs: 100,
             absolute_secs: 1000,
         },
@@ -422,7 +422,7 @@ fn failed_logins_back_off_then_lock_out_per_username_and_address() {
         max_tracked: 100,
         ..ThrottlePolicy::default()
     };
-    let f = fixture_with(RefreshPolicy::default(), throttle);
+    let f = fixture_with(RefreshLifetimes::default(), throttle);
     let login = |pw: &str, ip: &str| f.rt.block_on(f.service.login("alice", pw, ip));
     assert_eq!(
         login("x", "ip1").expect_err("wrong"),

@@ -1,7 +1,7 @@
 //! How the management routes answer a failed operation: the status of the
 //! [`ManageError`] and a JSON body `{"error": "...", "detail": "..."}`.
 
-use auth_core::handler_settings::SettingsError;
+use auth_core::live_handlers::SwitchError;
 use auth_core::manage::ManageError;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object};
@@ -107,12 +107,12 @@ impl From<ManageError> for ManageFailure {
     }
 }
 
-impl From<SettingsError> for ManageFailure {
-    fn from(err: SettingsError) -> Self {
+impl From<SwitchError> for ManageFailure {
+    fn from(err: SwitchError) -> Self {
         let detail = err.to_string();
         match err {
-            SettingsError::NotFound(_) => Self::NotFound(body("not_found", detail)),
-            SettingsError::Invalid(fields) => Self::BadRequest(Json(ErrorBody {
+            SwitchError::NotFound(_) => Self::NotFound(body("not_found", detail)),
+            SwitchError::Invalid(fields) => Self::BadRequest(Json(ErrorBody {
                 error: "invalid".into(),
                 detail,
                 fields: Some(
@@ -125,8 +125,8 @@ impl From<SettingsError> for ManageFailure {
                         .collect(),
                 ),
             })),
-            SettingsError::Build(_) => Self::BadRequest(body("build_failed", detail)),
-            SettingsError::Store(e) => e.into(),
+            SwitchError::Build(_) => Self::BadRequest(body("build_failed", detail)),
+            SwitchError::Store(e) => e.into(),
         }
     }
 }

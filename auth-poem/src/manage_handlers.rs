@@ -9,14 +9,14 @@
 //! | `PUT /auth_handler/settings/:id` | `AUTH_HANDLER:EDIT` |
 //!
 //! Secret values are shown as `"*****"`; the rule that makes a field secret
-//! is in [`auth_core::handler_settings`]. Without a
-//! [`HandlerSettings`] service
-//! ([`PoemAuthBuilder::handler_settings`](crate::PoemAuthBuilder::handler_settings))
+//! is in [`auth_core::live_handlers`]. Without a
+//! [`LiveHandlers`] service
+//! ([`PoemAuthBuilder::live_handlers`](crate::PoemAuthBuilder::live_handlers))
 //! the routes answer 501.
 
 use std::sync::Arc;
 
-use auth_core::handler_settings::{HandlerSettings, HandlerView};
+use auth_core::live_handlers::{HandlerView, LiveHandlers};
 use auth_core::manage::ManageError;
 use auth_core::{AuthPermission, AuthResource};
 use poem_openapi::param::Path;
@@ -69,16 +69,16 @@ pub struct HandlerSettingsList {
 }
 
 /// The handler-settings routes, as a poem-openapi API (see the module docs).
-pub struct HandlerSettingsApi {
-    settings: Option<Arc<HandlerSettings>>,
+pub struct LiveHandlersApi {
+    settings: Option<Arc<LiveHandlers>>,
 }
 
-impl HandlerSettingsApi {
-    pub(crate) fn new(settings: Option<Arc<HandlerSettings>>) -> Self {
+impl LiveHandlersApi {
+    pub(crate) fn new(settings: Option<Arc<LiveHandlers>>) -> Self {
         Self { settings }
     }
 
-    fn settings(&self) -> Result<&HandlerSettings, ManageFailure> {
+    fn settings(&self) -> Result<&LiveHandlers, ManageFailure> {
         self.settings
             .as_deref()
             .ok_or_else(|| ManageError::Unsupported("handler settings").into())
@@ -87,7 +87,7 @@ impl HandlerSettingsApi {
 
 #[auth_poem::api]
 #[OpenApi(prefix_path = "/", tag = "AuthTag::Auth")]
-impl HandlerSettingsApi {
+impl LiveHandlersApi {
     /// List the handler configs: name, description, JSON Schema, current
     /// values with secrets masked, and which one is active.
     #[requires(AuthResource::AuthHandler, AuthPermission::List)]

@@ -68,7 +68,7 @@ pub struct ManageErrorBody {
 
 /// A failed management request.
 #[derive(Debug, ApiResponse)]
-pub enum ManageFailure {
+pub enum UserFailure {
     /// The body or a parameter is invalid; `detail` names the field.
     #[oai(status = 400)]
     BadRequest(Json<ManageErrorBody>),
@@ -105,7 +105,7 @@ fn body(error: &str, detail: impl Into<String>) -> Json<ManageErrorBody> {
     })
 }
 
-impl From<ManageError> for ManageFailure {
+impl From<ManageError> for UserFailure {
     fn from(e: ManageError) -> Self {
         let detail = e.to_string();
         match e {
@@ -149,7 +149,7 @@ pub enum UserAnswer {
     Done,
 }
 
-type Answer = Result<UserAnswer, ManageFailure>;
+type Answer = Result<UserAnswer, UserFailure>;
 
 /// The user-management routes, as a poem-openapi API: see the
 /// [module docs](self).
@@ -170,7 +170,7 @@ impl UsersApi {
         caller: &Principal,
         target: Option<&str>,
         grant: Grant<'_>,
-    ) -> Result<(), ManageFailure> {
+    ) -> Result<(), UserFailure> {
         let target = match target {
             Some(id) => Some(self.provider()?.get_client(id).await?.principal()),
             None => None,
@@ -182,9 +182,9 @@ impl UsersApi {
             .map_err(|refusal| ManageError::from(refusal).into())
     }
 
-    fn provider(&self) -> Result<&Arc<dyn DynProvider>, ManageFailure> {
+    fn provider(&self) -> Result<&Arc<dyn DynProvider>, UserFailure> {
         self.auth.provider().ok_or_else(|| {
-            ManageFailure::NotImplemented(body(
+            UserFailure::NotImplemented(body(
                 "not_implemented",
                 "no identity provider is configured: add one with PoemAuthBuilder::provider",
             ))
@@ -203,16 +203,16 @@ struct Requested {
 }
 
 impl Requested {
-    fn of(package: &Value) -> Result<Self, ManageFailure> {
+    fn of(package: &Value) -> Result<Self, UserFailure> {
         fn field<T: serde::de::DeserializeOwned>(
             package: &Value,
             name: &str,
             what: &str,
-        ) -> Result<Option<T>, ManageFailure> {
+        ) -> Result<Option<T>, UserFailure> {
             match package.get(name).filter(|v| !v.is_null()) {
                 None => Ok(None),
                 Some(v) => serde_json::from_value(v.clone()).map(Some).map_err(|_| {
-                    ManageFailure::BadRequest(body("invalid_input", format!("{name}: {what}")))
+                    UserFailure::BadRequest(body("invalid_input", format!("{name}: {what}")))
                 }),
             }
         }
@@ -238,9 +238,9 @@ fn client_json(client: &ClientData) -> Value {
     serde_json::to_value(client).unwrap_or_default()
 }
 
-fn roles_of(roles: Vec<String>) -> Result<BTreeSet<String>, ManageFailure> {
+fn roles_of(roles: Vec<String>) -> Result<BTreeSet<String>, UserFailure> {
     if roles.iter().any(|r| r.trim().is_empty()) {
-        return Err(ManageFailure::BadRequest(body(
+        return Err(UserFailure::BadRequest(body(
             "invalid_input",
             "roles: a role name is empty",
         )));
@@ -307,7 +307,7 @@ impl UsersApi {
         let provider = self.provider()?;
         let me = caller.principal();
         if !matches!(me.method, AuthMethod::Jwt | AuthMethod::Basic) {
-            return Err(ManageFailure::Forbidden(body(
+            return Err(UserFailure::Forbidden(body(
                 "forbidden",
                 "this credential acts for no user: log in as the user to change them",
             )));
@@ -451,7 +451,7 @@ impl UsersApi {
     ) -> poem::Result<Json<TokenResponse>> {
         let provider = self.provider()?;
         let Some(service) = self.auth.token_service() else {
-            return Err(ManageFailure::NotImplemented(body(
+            return Err(UserFailure::NotImplemented(body(
                 "not_implemented",
                 "no token service is configured: add one with PoemAuthBuilder::token_service",
             ))
@@ -476,7 +476,7 @@ impl UsersApi {
             })
             .await;
         if let Some(detail) = invalid {
-            return Err(ManageFailure::from(ManageError::Invalid(detail)).into());
+            return Err(UserFailure::from(ManageError::Invalid(detail)).into());
         }
         match outcome {
             Ok(pair) => Ok(Json(token_response(&pair))),

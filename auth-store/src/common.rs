@@ -132,7 +132,7 @@ pub(crate) fn offset(page: auth_core::manage::Page) -> i64 {
 }
 
 /// Implements `UserStore`, `UserAdmin`, `RefreshStore`, `TokenStore` and
-/// `SettingsStore` for `$store`, a struct with `pool: Pool<Db>` and
+/// `HandlerConfigStore` for `$store`, a struct with `pool: Pool<Db>` and
 /// `revocations: Arc<MemoryRevocations>` fields and an
 /// `async fn publish(tx, &RevocationEvent)`, in a module that has a `Db`
 /// type alias and a `dialect` module with the backend's SQL fragments.
@@ -144,7 +144,7 @@ macro_rules! impl_sql_store {
         use std::sync::Arc;
 
         use auth_core::manage::{
-            ManageError, ManageResult, NewUser, Page, SettingsStore, StoredHandlerSettings,
+            ManageError, ManageResult, NewUser, Page, HandlerConfigStore, StoredHandlerConfig,
             TokenFilter, TokenRecord, TokenStore, UserAdmin, UserFilter, UserUpdate,
         };
         use auth_core::revocation::MemoryRevocations;
@@ -862,8 +862,8 @@ macro_rules! impl_sql_store {
         }
 
         #[async_trait::async_trait]
-        impl SettingsStore for $store {
-            async fn handler_settings(&self) -> ManageResult<Vec<StoredHandlerSettings>> {
+        impl HandlerConfigStore for $store {
+            async fn handler_configs(&self) -> ManageResult<Vec<StoredHandlerConfig>> {
                 let rows = sqlx::query(
                     "SELECT id, config, active, updated_at FROM handler_settings ORDER BY id",
                 )
@@ -873,7 +873,7 @@ macro_rules! impl_sql_store {
                 let mut out = Vec::with_capacity(rows.len());
                 for row in &rows {
                     let config: String = row.try_get("config").map_err(error::auth)?;
-                    out.push(StoredHandlerSettings {
+                    out.push(StoredHandlerConfig {
                         id: row.try_get("id").map_err(error::auth)?,
                         config: json("handler settings", &config)?,
                         active: row.try_get("active").map_err(error::auth)?,
@@ -883,7 +883,7 @@ macro_rules! impl_sql_store {
                 Ok(out)
             }
 
-            async fn save_handler_settings(
+            async fn save_handler_config(
                 &self,
                 id: &str,
                 config: &serde_json::Value,

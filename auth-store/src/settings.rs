@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::manage::{SettingsStore, TokenStore, UserAdmin};
+use auth_core::manage::{HandlerConfigStore, TokenStore, UserAdmin};
 use auth_core::revocation::MemoryRevocations;
 use auth_core::session::RefreshStore;
 use auth_core::store::UserStore;
@@ -107,8 +107,8 @@ pub struct Stores {
     pub refresh: Arc<dyn RefreshStore>,
     /// The registry of issued access tokens and their revocations.
     pub tokens: Arc<dyn TokenStore>,
-    /// Handler settings.
-    pub settings: Arc<dyn SettingsStore>,
+    /// The saved configurations of the live-switchable handlers.
+    pub handler_configs: Arc<dyn HandlerConfigStore>,
     /// Failed password checks, for [`LoginThrottle::with_store`](auth_core::throttle::LoginThrottle::with_store):
     /// every instance on one database shares one budget.
     pub throttle: Arc<dyn ThrottleStore>,
@@ -127,7 +127,7 @@ impl Stores {
     /// Every store backed by `store`.
     pub fn from_store<S>(store: S, revocations: Arc<MemoryRevocations>) -> Self
     where
-        S: UserAdmin + RefreshStore + TokenStore + SettingsStore + ThrottleStore,
+        S: UserAdmin + RefreshStore + TokenStore + HandlerConfigStore + ThrottleStore,
     {
         let store = Arc::new(store);
         Self {
@@ -135,7 +135,7 @@ impl Stores {
             refresh: store.clone(),
             tokens: store.clone(),
             throttle: store.clone(),
-            settings: store,
+            handler_configs: store,
             revocations,
         }
     }

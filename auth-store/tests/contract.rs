@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use auth_core::manage::{
-    ManageError, NewUser, Page, SettingsStore, TokenFilter, TokenRecord, TokenStore, UserAdmin,
-    UserFilter, UserUpdate,
+    HandlerConfigStore, ManageError, NewUser, Page, TokenFilter, TokenRecord, TokenStore,
+    UserAdmin, UserFilter, UserUpdate,
 };
 use auth_core::revocation::{MemoryRevocations, RevocationCheck};
 use auth_core::session::{RefreshRecord, RefreshStore, Rotation, hash_refresh_token};
@@ -19,7 +19,7 @@ use serde_json::json;
 
 /// A store under test.
 trait Backend:
-    UserAdmin + RefreshStore + TokenStore + SettingsStore + Clone + Send + Sync + 'static
+    UserAdmin + RefreshStore + TokenStore + HandlerConfigStore + Clone + Send + Sync + 'static
 {
     fn revs(&self) -> Arc<MemoryRevocations>;
 }
@@ -765,36 +765,36 @@ async fn delete_expired_removes_only_expired_tokens<S: Backend>(s: S) {
 // ---- handler settings ----
 
 async fn saving_settings_keeps_exactly_one_active_handler<S: Backend>(s: S) {
-    assert!(s.handler_settings().await.expect("store call").is_empty());
-    s.save_handler_settings("jwt", &json!({"issuer": "a"}), true, NOW)
+    assert!(s.handler_configs().await.expect("store call").is_empty());
+    s.save_handler_config("jwt", &json!({"issuer": "a"}), true, NOW)
         .await
         .expect("store call");
-    s.save_handler_settings("ldap", &json!({"url": "ldap://x"}), false, NOW + 1)
+    s.save_handler_config("ldap", &json!({"url": "ldap://x"}), false, NOW + 1)
         .await
         .expect("store call");
-    let active = |list: Vec<auth_core::manage::StoredHandlerSettings>| {
+    let active = |list: Vec<auth_core::manage::StoredHandlerConfig>| {
         list.into_iter()
             .filter(|h| h.active)
             .map(|h| h.id)
             .collect::<Vec<_>>()
     };
-    let list = s.handler_settings().await.expect("store call");
+    let list = s.handler_configs().await.expect("store call");
     assert_eq!(list.len(), 2);
     assert_eq!(list[1].config, json!({"url": "ldap://x"}));
     assert_eq!(list[1].updated_at, NOW + 1);
     assert_eq!(active(list), ["jwt"]);
     // Saving the active one without `activate` keeps it active.
-    s.save_handler_settings("jwt", &json!({"issuer": "b"}), false, NOW + 2)
+    s.save_handler_config("jwt", &json!({"issuer": "b"}), false, NOW + 2)
         .await
         .expect("store call");
-    let list = s.handler_settings().await.expect("store call");
+    let list = s.handler_configs().await.expect("store call");
     assert_eq!(list[0].config, json!({"issuer": "b"}));
     assert_eq!(active(list), ["jwt"]);
-    s.save_handler_settings("ldap", &json!({"url": "ldap://y"}), true, NOW + 3)
+    s.save_handler_config("ldap", &json!({"url": "ldap://y"}), true, NOW + 3)
         .await
         .expect("store call");
     assert_eq!(
-        active(s.handler_settings().await.expect("store call")),
+        active(s.handler_configs().await.expect("store call")),
         ["ldap"]
     );
 }

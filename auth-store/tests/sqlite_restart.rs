@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use auth_core::PermissionSet;
 use auth_core::manage::{
-    NewUser, SettingsStore, TokenFilter, TokenRecord, TokenStore, UserAdmin, UserFilter,
+    HandlerConfigStore, NewUser, TokenFilter, TokenRecord, TokenStore, UserAdmin, UserFilter,
 };
 use auth_core::revocation::RevocationCheck;
 use auth_core::session::{RefreshRecord, RefreshStore, hash_refresh_token};
@@ -70,7 +70,7 @@ async fn a_restart_loses_no_user_token_revocation_or_setting() {
             .await
             .expect("revoke session");
         store
-            .save_handler_settings("jwt", &json!({"issuer": "me"}), true, NOW)
+            .save_handler_config("jwt", &json!({"issuer": "me"}), true, NOW)
             .await
             .expect("settings");
         store
@@ -126,7 +126,11 @@ async fn a_restart_loses_no_user_token_revocation_or_setting() {
     assert!(revs.is_revoked(Some("any"), None, "bob", Some(NOW)));
     assert!(revs.is_revoked(Some("any"), Some("s-ended"), &alice_id, Some(NOW)));
     assert!(!revs.is_revoked(Some("any"), Some("s-live"), &alice_id, Some(NOW)));
-    let settings = stores.settings.handler_settings().await.expect("settings");
+    let settings = stores
+        .handler_configs
+        .handler_configs()
+        .await
+        .expect("settings");
     assert_eq!(settings.len(), 1);
     assert!(settings[0].active);
     assert_eq!(settings[0].config, json!({"issuer": "me"}));

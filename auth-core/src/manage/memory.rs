@@ -1,4 +1,4 @@
-//! In-memory [`TokenStore`] and [`SettingsStore`]: for tests, examples and
+//! In-memory [`TokenStore`] and [`HandlerConfigStore`]: for tests, examples and
 //! single-instance services that can lose their registry on a restart.
 
 use std::collections::{BTreeMap, HashMap};
@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::{
-    ManageError, ManageResult, Page, SettingsStore, StoredHandlerSettings, TokenFilter,
+    HandlerConfigStore, ManageError, ManageResult, Page, StoredHandlerConfig, TokenFilter,
     TokenRecord, TokenStore,
 };
 use crate::revocation::MemoryRevocations;
@@ -150,22 +150,22 @@ impl TokenStore for MemoryTokenStore {
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// use auth_core::manage::{MemorySettingsStore, SettingsStore};
+/// use auth_core::manage::{MemoryHandlerConfigStore, HandlerConfigStore};
 ///
-/// let store = MemorySettingsStore::new();
-/// store.save_handler_settings("A", &serde_json::json!({"x": 1}), true, 10).await.unwrap();
-/// store.save_handler_settings("B", &serde_json::json!({}), true, 11).await.unwrap();
-/// let active: Vec<_> = store.handler_settings().await.unwrap()
+/// let store = MemoryHandlerConfigStore::new();
+/// store.save_handler_config("A", &serde_json::json!({"x": 1}), true, 10).await.unwrap();
+/// store.save_handler_config("B", &serde_json::json!({}), true, 11).await.unwrap();
+/// let active: Vec<_> = store.handler_configs().await.unwrap()
 ///     .into_iter().filter(|s| s.active).map(|s| s.id).collect();
 /// assert_eq!(active, ["B"]);
 /// # });
 /// ```
 #[derive(Debug, Default)]
-pub struct MemorySettingsStore {
-    settings: Mutex<BTreeMap<String, StoredHandlerSettings>>,
+pub struct MemoryHandlerConfigStore {
+    settings: Mutex<BTreeMap<String, StoredHandlerConfig>>,
 }
 
-impl MemorySettingsStore {
+impl MemoryHandlerConfigStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
@@ -173,8 +173,8 @@ impl MemorySettingsStore {
 }
 
 #[async_trait]
-impl SettingsStore for MemorySettingsStore {
-    async fn handler_settings(&self) -> ManageResult<Vec<StoredHandlerSettings>> {
+impl HandlerConfigStore for MemoryHandlerConfigStore {
+    async fn handler_configs(&self) -> ManageResult<Vec<StoredHandlerConfig>> {
         Ok(self
             .settings
             .lock()
@@ -184,7 +184,7 @@ impl SettingsStore for MemorySettingsStore {
             .collect())
     }
 
-    async fn save_handler_settings(
+    async fn save_handler_config(
         &self,
         id: &str,
         config: &Value,
@@ -203,7 +203,7 @@ impl SettingsStore for MemorySettingsStore {
         let was_active = settings.get(id).is_some_and(|s| s.active);
         settings.insert(
             id.to_owned(),
-            StoredHandlerSettings {
+            StoredHandlerConfig {
                 id: id.to_owned(),
                 config: config.clone(),
                 active: activate || was_active,
@@ -344,21 +344,21 @@ mod tests {
 
     #[tokio::test]
     async fn saving_without_activation_keeps_the_active_flag() {
-        let store = MemorySettingsStore::new();
+        let store = MemoryHandlerConfigStore::new();
         let v = serde_json::json!({});
         store
-            .save_handler_settings("A", &v, true, 1)
+            .save_handler_config("A", &v, true, 1)
             .await
             .expect("save");
         store
-            .save_handler_settings("A", &v, false, 2)
+            .save_handler_config("A", &v, false, 2)
             .await
             .expect("save");
         store
-            .save_handler_settings("B", &v, false, 3)
+            .save_handler_config("B", &v, false, 3)
             .await
             .expect("save");
-        let saved = store.handler_settings().await.expect("read");
+        let saved = store.handler_configs().await.expect("read");
         let active: Vec<_> = saved.iter().map(|s| (s.id.as_str(), s.active)).collect();
         assert_eq!(active, [("A", true), ("B", false)]);
     }

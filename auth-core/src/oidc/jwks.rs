@@ -13,7 +13,7 @@ use crate::jwt::{Algorithm, Clock, JwtKey, KeySet};
 
 /// How often a remote key set is fetched, and how long it is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RefreshPolicy {
+pub struct JwksRefresh {
     /// Refetch this long after a fetch, or sooner when the answer's
     /// `Cache-Control: max-age` says so (seconds).
     pub interval: u64,
@@ -28,7 +28,7 @@ pub struct RefreshPolicy {
     pub timeout: Duration,
 }
 
-impl Default for RefreshPolicy {
+impl Default for JwksRefresh {
     fn default() -> Self {
         Self {
             interval: 3600,
@@ -72,7 +72,7 @@ struct Inner {
     jwks_uri: ArcSwapOption<String>,
     fetcher: Arc<dyn Fetcher>,
     clock: Arc<dyn Clock>,
-    policy: RefreshPolicy,
+    policy: JwksRefresh,
     algorithms: Vec<Algorithm>,
     current: ArcSwapOption<Loaded>,
     last_attempt: AtomicI64,
@@ -81,12 +81,12 @@ struct Inner {
 
 /// A remote key set: fetched on first use, refreshed on an interval (or the
 /// answer's `max-age`) in the background, and at once when a token names an
-/// unknown `kid`, at most once per [`RefreshPolicy::min_interval`].
+/// unknown `kid`, at most once per [`JwksRefresh::min_interval`].
 ///
 /// Requests whose key is known read the current set through an atomic
 /// pointer and never wait on a refresh; one refresh runs at a time, with a
 /// timeout. A failed refresh keeps the last good set for
-/// [`RefreshPolicy::max_stale`]. Keys that cannot be used (HMAC secrets, a
+/// [`JwksRefresh::max_stale`]. Keys that cannot be used (HMAC secrets, a
 /// `use` other than `sig`, `key_ops` without `verify`, RSA under 2048 bits,
 /// algorithms not allowed, unknown key types) are skipped without failing
 /// the others.
@@ -110,7 +110,7 @@ impl RemoteJwks {
     pub fn new(
         source: KeySource,
         fetcher: Arc<dyn Fetcher>,
-        policy: RefreshPolicy,
+        policy: JwksRefresh,
         algorithms: Vec<Algorithm>,
         clock: Arc<dyn Clock>,
     ) -> Self {

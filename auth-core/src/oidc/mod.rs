@@ -62,7 +62,7 @@ use serde_json::{Map, Value};
 #[cfg(feature = "remote-jwks")]
 pub use fetch::ReqwestFetcher;
 pub use fetch::{FetchError, Fetched, Fetcher, MAX_DOCUMENT_BYTES, cache_max_age, url_is_allowed};
-pub use jwks::{KeyLookupError, KeySource, RefreshPolicy, RemoteJwks, parse_jwks};
+pub use jwks::{JwksRefresh, KeyLookupError, KeySource, RemoteJwks, parse_jwks};
 
 use crate::context::AuthContext;
 use crate::error::{AuthError, AuthResult};
@@ -119,7 +119,7 @@ pub struct IssuerConfig {
 
 impl Default for IssuerConfig {
     fn default() -> Self {
-        let policy = RefreshPolicy::default();
+        let policy = JwksRefresh::default();
         Self {
             issuer: None,
             jwks_url: None,
@@ -186,8 +186,8 @@ impl IssuerConfig {
         self
     }
 
-    fn policy(&self) -> RefreshPolicy {
-        RefreshPolicy {
+    fn policy(&self) -> JwksRefresh {
+        JwksRefresh {
             interval: self.refresh_interval_secs,
             min_interval: self.min_refresh_interval_secs,
             max_stale: self.max_stale_secs,

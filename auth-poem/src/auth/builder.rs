@@ -7,11 +7,11 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use auth_core::dyn_provider::DynProvider;
-use auth_core::handler_settings::HandlerSettings;
 use auth_core::jwt::{KeySet, TokenIssuer, Validation};
+use auth_core::live_handlers::LiveHandlers;
 use auth_core::manage::UserAdmin;
 use auth_core::password::PasswordHasher;
-use auth_core::session::{RefreshPolicy, TokenService};
+use auth_core::session::{RefreshLifetimes, TokenService};
 use auth_core::store_provider::StoreProvider;
 use auth_core::{
     AfterHook, ApiKeyHandler, AuthContext, AuthError, AuthHandler, AuthResult, BeforeHook,
@@ -45,7 +45,7 @@ pub(super) struct Hub {
     keys: Option<Arc<KeySet>>,
     validation: Option<Validation>,
     lifetime_minutes: Option<u64>,
-    refresh_policy: Option<RefreshPolicy>,
+    refresh_policy: Option<RefreshLifetimes>,
     verified_cache: Option<usize>,
     api_keys: Option<ApiKeyHandler>,
     handlers: Vec<Arc<dyn AuthHandler>>,
@@ -93,7 +93,7 @@ pub struct PoemAuthBuilder {
     forbidden_status: StatusCode,
     forbidden_body: serde_json::Value,
     tokens: Option<Arc<TokenService>>,
-    handler_settings: Option<Arc<HandlerSettings>>,
+    live_handlers: Option<Arc<LiveHandlers>>,
     provider: Option<Arc<dyn DynProvider>>,
     permissions: PermissionSet,
     ws_refused_status: StatusCode,
@@ -144,7 +144,7 @@ impl PoemAuthBuilder {
             forbidden_status: StatusCode::FORBIDDEN,
             forbidden_body: default_body(),
             tokens: None,
-            handler_settings: None,
+            live_handlers: None,
             provider: None,
             permissions: PermissionSet::full(),
             ws_refused_status: StatusCode::FORBIDDEN,
@@ -224,8 +224,8 @@ impl PoemAuthBuilder {
         self
     }
 
-    /// The refresh-token lifetimes (default [`RefreshPolicy::default`]).
-    pub fn refresh_policy(mut self, policy: RefreshPolicy) -> Self {
+    /// The refresh-token lifetimes (default [`RefreshLifetimes::default`]).
+    pub fn refresh_policy(mut self, policy: RefreshLifetimes) -> Self {
         if let Some(hub) = self.parts("refresh_policy") {
             hub.refresh_policy = Some(policy);
         }
@@ -257,7 +257,7 @@ impl PoemAuthBuilder {
         self.handler_arc(Arc::new(handler))
     }
 
-    /// Adds a shared handler (a [`SwitchableHandler`](auth_core::handler_settings::SwitchableHandler),
+    /// Adds a shared handler (a [`SwitchableHandler`](auth_core::live_handlers::SwitchableHandler),
     /// say), as [`handler`](Self::handler) does.
     pub fn handler_arc(mut self, handler: Arc<dyn AuthHandler>) -> Self {
         if let Some(hub) = self.parts("handler") {
@@ -550,11 +550,11 @@ impl PoemAuthBuilder {
     }
 
     /// The handler-settings service behind `/auth_handler/settings` (see
-    /// [`PoemAuth::handler_settings_routes`]); put its
-    /// [`SwitchableHandler`](auth_core::handler_settings::SwitchableHandler)
+    /// [`PoemAuth::live_handlers_routes`]); put its
+    /// [`SwitchableHandler`](auth_core::live_handlers::SwitchableHandler)
     /// in the pipeline.
-    pub fn handler_settings(mut self, settings: Arc<HandlerSettings>) -> Self {
-        self.handler_settings = Some(settings);
+    pub fn live_handlers(mut self, settings: Arc<LiveHandlers>) -> Self {
+        self.live_handlers = Some(settings);
         self
     }
 
@@ -669,7 +669,7 @@ impl PoemAuthBuilder {
                 },
                 user_id_header,
                 tokens: self.tokens,
-                handler_settings: self.handler_settings,
+                live_handlers: self.live_handlers,
                 provider: self.provider,
                 permissions: self.permissions,
                 responses: Arc::new(Responses {

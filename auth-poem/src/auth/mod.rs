@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use auth_core::dyn_provider::DynProvider;
-use auth_core::handler_settings::HandlerSettings;
+use auth_core::live_handlers::LiveHandlers;
 use auth_core::manage::{ManageError, ManageResult};
 use auth_core::session::TokenService;
 use auth_core::store_provider::{AdminSeed, StoreProvider};
@@ -20,7 +20,7 @@ use crate::extract::{self, Sources};
 
 mod builder;
 
-use crate::manage_handlers::HandlerSettingsApi;
+use crate::manage_handlers::LiveHandlersApi;
 use crate::manage_tokens::TokenAdminApi;
 use crate::middleware::AuthLayer;
 use crate::openapi::SchemeConfig;
@@ -76,7 +76,7 @@ struct Inner {
     provider: Option<Arc<dyn DynProvider>>,
     permissions: PermissionSet,
     openapi: SchemeConfig,
-    handler_settings: Option<Arc<HandlerSettings>>,
+    live_handlers: Option<Arc<LiveHandlers>>,
     trusted_proxies: Arc<[IpAddr]>,
 }
 
@@ -443,7 +443,7 @@ impl PoemAuth {
         let api = (
             self.token_api(),
             self.token_admin_api(),
-            self.handler_settings_api(),
+            self.live_handlers_api(),
             self.users_api(),
         );
         let service = poem_openapi::OpenApiService::new(api, "auth", env!("CARGO_PKG_VERSION"));
@@ -459,17 +459,17 @@ impl PoemAuth {
 
     /// The handler-settings routes (`/auth_handler/settings...`, see
     /// [`manage_handlers`](crate::manage_handlers)) as a poem-openapi API.
-    pub fn handler_settings_api(&self) -> HandlerSettingsApi {
-        HandlerSettingsApi::new(self.inner.handler_settings.clone())
+    pub fn live_handlers_api(&self) -> LiveHandlersApi {
+        LiveHandlersApi::new(self.inner.live_handlers.clone())
     }
 
     /// The handler-settings routes on their own, to mount at the root so
     /// they answer at `/auth_handler/settings` and
-    /// `/auth_handler/settings/:id`: `Route::new().nest("/", auth.handler_settings_routes())`.
+    /// `/auth_handler/settings/:id`: `Route::new().nest("/", auth.live_handlers_routes())`.
     /// [`routes`](Self::routes) serves them too, under its own prefix.
-    pub fn handler_settings_routes(&self) -> poem::Route {
+    pub fn live_handlers_routes(&self) -> poem::Route {
         let service = poem_openapi::OpenApiService::new(
-            self.handler_settings_api(),
+            self.live_handlers_api(),
             "auth handler settings",
             env!("CARGO_PKG_VERSION"),
         );

@@ -13,7 +13,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use auth_core::handler_settings::{HandlerSettings, SwitchableHandler};
+use auth_core::live_handlers::{LiveHandlers, SwitchableHandler};
 use auth_core::throttle::{LoginThrottle, ThrottlePolicy};
 use auth_core::{
     AuthContext, AuthMethod, Channel, HandlerRegistry, PermissionSet, Principal, RoleMap, Settings,
@@ -170,12 +170,12 @@ pub async fn build(config: Config) -> Result<impl Endpoint + use<>, Box<dyn Erro
     // Handlers chosen at run time through /auth_handler/settings (the
     // example's CustomAuthHandlerConfig among them) live in this slot.
     let switch = Arc::new(SwitchableHandler::new());
-    let handler_settings = Arc::new(HandlerSettings::new(
+    let live_handlers = Arc::new(LiveHandlers::new(
         HandlerRegistry::with_registered()?,
-        stores.settings.clone(),
+        stores.handler_configs.clone(),
         switch.clone(),
     ));
-    if let Some(active) = handler_settings.start().await? {
+    if let Some(active) = live_handlers.start().await? {
         tracing::info!(handler = %active, "activated the stored auth handler");
     }
 
@@ -226,7 +226,7 @@ pub async fn build(config: Config) -> Result<impl Endpoint + use<>, Box<dyn Erro
         .unauthorized_body(invalid_credentials())
         .forbidden_body(invalid_credentials())
         .user_id_header("user_id")
-        .handler_settings(handler_settings)
+        .live_handlers(live_handlers)
         .trusted_proxies(config.trusted_proxies.iter().copied())
         .build()?;
     auth.seed_admin(
@@ -239,7 +239,7 @@ pub async fn build(config: Config) -> Result<impl Endpoint + use<>, Box<dyn Erro
     .await?;
 
     let api = OpenApiService::new(
-        (chat::ChatApi, auth.users_api(), auth.handler_settings_api()),
+        (chat::ChatApi, auth.users_api(), auth.live_handlers_api()),
         "chat-service",
         chat::VERSION,
     );

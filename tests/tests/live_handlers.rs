@@ -6,8 +6,8 @@
 
 use std::sync::Arc;
 
-use auth_core::handler_settings::{HandlerSettings, SwitchableHandler};
-use auth_core::manage::{MemorySettingsStore, SettingsStore};
+use auth_core::live_handlers::{LiveHandlers, SwitchableHandler};
+use auth_core::manage::{HandlerConfigStore, MemoryHandlerConfigStore};
 use auth_core::{
     AuthContext, AuthError, AuthHandler, AuthHandlerConfig, AuthMethod, AuthPermission as P,
     AuthResource as R, AuthResult, FromConfig, HandlerRegistry, PermissionSet, Pipeline, Principal,
@@ -136,11 +136,11 @@ fn whoami(user: Authenticated) -> String {
 
 struct App {
     cli: TestClient<BoxEndpoint<'static, poem::Response>>,
-    store: Arc<MemorySettingsStore>,
-    settings: Arc<HandlerSettings>,
+    store: Arc<MemoryHandlerConfigStore>,
+    settings: Arc<LiveHandlers>,
 }
 
-async fn app_on(store: Arc<MemorySettingsStore>) -> App {
+async fn app_on(store: Arc<MemoryHandlerConfigStore>) -> App {
     let switch = Arc::new(SwitchableHandler::new());
     let pipeline = Pipeline::builder()
         .handler(Admins)
@@ -148,14 +148,14 @@ async fn app_on(store: Arc<MemorySettingsStore>) -> App {
         .build()
         .expect("pipeline");
     let registry = HandlerRegistry::with_registered().expect("registry");
-    let settings = Arc::new(HandlerSettings::new(registry, store.clone(), switch));
+    let settings = Arc::new(LiveHandlers::new(registry, store.clone(), switch));
     settings.start().await.expect("start");
     let auth = PoemAuth::from_pipeline(pipeline)
-        .handler_settings(settings.clone())
+        .live_handlers(settings.clone())
         .build()
         .expect("auth");
     let app = Route::new()
-        .nest("/", auth.handler_settings_routes())
+        .nest("/", auth.live_handlers_routes())
         .nest("/auth", auth.routes())
         .at("/api/whoami", get(whoami))
         .data(auth);
@@ -167,7 +167,7 @@ async fn app_on(store: Arc<MemorySettingsStore>) -> App {
 }
 
 async fn app() -> App {
-    app_on(Arc::new(MemorySettingsStore::new())).await
+    app_on(Arc::new(MemoryHandlerConfigStore::new())).await
 }
 
 impl App {
@@ -358,7 +358,7 @@ async fn invalid_values_are_400_with_field_errors_and_change_nothing() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["fields"][0]["path"], "/pin");
     assert_eq!(app.whoami_key("svc-key-0001").await, Ok("svc".to_owned()));
-    let stored = app.store.handler_settings().await.expect("stored");
+    let stored = app.store.handler_configs().await.expect("stored");
     assert_eq!(stored.len(), 1, "nothing saved for the invalid config");
 }
 
@@ -380,7 +380,7 @@ async fn a_handler_that_fails_to_build_leaves_the_previous_one_active_and_unsave
     );
     assert_eq!(app.whoami_key("svc-key-0001").await, Ok("svc".to_owned()));
     assert_eq!(app.whoami_key("short").await, Err(StatusCode::UNAUTHORIZED));
-    let stored = app.store.handler_settings().await.expect("stored");
+    let stored = app.store.handler_configs().await.expect("stored");
     assert_eq!(stored[0].config["api_key"], "svc-key-0001");
     assert!(stored[0].active);
 }
@@ -404,7 +404,7 @@ async fn a_masked_secret_sent_back_keeps_the_stored_value() {
 
 #[tokio::test]
 async fn the_active_handler_persists_through_the_settings_store_across_a_restart() {
-    let store = Arc::new(MemorySettingsStore::new());
+    let store = Arc::new(MemoryHandlerConfigStore::new());
     let first = app_on(store.clone()).await;
     first
         .put(SERVICE, json!({"api_key": "svc-key-0001", "caller": "svc"}))
@@ -437,7 +437,7 @@ async fn putting_values_needs_auth_handler_edit() {
     );
     assert!(
         app.store
-            .handler_settings()
+            .handler_configs()
             .await
             .expect("stored")
             .is_empty()

@@ -1,11 +1,11 @@
 //! Handler settings at run time: a [`SwitchableHandler`] the pipeline holds,
-//! and the [`HandlerSettings`] service that lists the registered handler
+//! and the [`LiveHandlers`] service that lists the registered handler
 //! configs, validates new values, persists them and activates the handler
 //! they build, without a restart.
 //!
 //! # Secrets
 //!
-//! Values shown by [`HandlerSettings::list`] and [`HandlerSettings::get`]
+//! Values shown by [`LiveHandlers::list`] and [`LiveHandlers::get`]
 //! have their secrets replaced by [`MASK`] (`"*****"`). A field is secret
 //! when its JSON Schema says `"writeOnly": true` or `"format": "password"`,
 //! or when its name contains `password`, `secret`, `token` or `key` (in any
@@ -16,8 +16,8 @@
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! use std::sync::Arc;
-//! use auth_core::handler_settings::{HandlerSettings, SwitchableHandler};
-//! use auth_core::manage::MemorySettingsStore;
+//! use auth_core::live_handlers::{LiveHandlers, SwitchableHandler};
+//! use auth_core::manage::MemoryHandlerConfigStore;
 //! use auth_core::{
 //!     async_trait, auth_handler, AuthContext, AuthHandler, AuthHandlerConfig, AuthMethod,
 //!     AuthResult, Credential, FromConfig, HandlerRegistry, Pipeline, Principal,
@@ -48,7 +48,7 @@
 //! let pipeline = Pipeline::builder().handler_arc(switch.clone()).build().unwrap();
 //! let mut registry = HandlerRegistry::new();
 //! registry.register::<SettingsDemoConfig>().unwrap();
-//! let settings = HandlerSettings::new(registry, Arc::new(MemorySettingsStore::new()), switch);
+//! let settings = LiveHandlers::new(registry, Arc::new(MemoryHandlerConfigStore::new()), switch);
 //! settings.start().await.unwrap();
 //!
 //! let cred = || Some(Credential::api_key("k-1"));
@@ -73,7 +73,7 @@ use crate::error::{AuthError, AuthResult};
 use crate::handler::AuthHandler;
 use crate::handler_config::{ConfigError, FieldError, HandlerRegistry};
 use crate::jwt::{Clock, SystemClock};
-use crate::manage::{ManageError, SettingsStore, StoredHandlerSettings};
+use crate::manage::{HandlerConfigStore, ManageError, StoredHandlerConfig};
 use crate::principal::Principal;
 
 /// What a secret value is shown as, and what, sent back, keeps it.
@@ -86,7 +86,7 @@ struct Active {
 }
 
 /// An [`AuthHandler`] whose inner handler can be replaced while requests
-/// run: the slot the [`HandlerSettings`] service activates handlers in.
+/// run: the slot the [`LiveHandlers`] service activates handlers in.
 ///
 /// Reading the active handler takes no lock (an atomic pointer load). With
 /// no handler active it answers every credential "not mine" (`Ok(None)`), so
@@ -225,7 +225,7 @@ pub struct HandlerView {
 
 /// Why handler settings were not changed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum SettingsError {
+pub enum SwitchError {
     /// No registered config has this id (404).
     #[error("no auth handler config has the id `{0}`")]
     NotFound(String),
@@ -249,7 +249,7 @@ fn join(errors: &[FieldError]) -> String {
         .join("; ")
 }
 
-impl SettingsError {
+impl SwitchError {
     /// The HTTP status this outcome maps to.
     pub fn status(&self) -> u16 {
         match self {
@@ -260,7 +260,7 @@ impl SettingsError {
     }
 }
 
-impl From<ManageError> for SettingsError {
+impl From<ManageError> for SwitchError {
     fn from(e: ManageError) -> Self {
         Self::Store(e)
     }
@@ -268,30 +268,30 @@ impl From<ManageError> for SettingsError {
 
 /// Lists, validates, persists and activates handler configs: the logic
 /// behind the handler-settings routes (see the [module docs](self)).
-pub struct HandlerSettings {
+pub struct LiveHandlers {
     registry: HandlerRegistry,
-    store: Arc<dyn SettingsStore>,
+    store: Arc<dyn HandlerConfigStore>,
     switch: Arc<SwitchableHandler>,
     clock: Arc<dyn Clock>,
     /// One change at a time, so the stored and the active handler agree.
     changing: tokio::sync::Mutex<()>,
 }
 
-impl std::fmt::Debug for HandlerSettings {
+impl std::fmt::Debug for LiveHandlers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HandlerSettings")
+        f.debug_struct("LiveHandlers")
             .field("registry", &self.registry)
             .field("switch", &self.switch)
             .finish_non_exhaustive()
     }
 }
 
-impl HandlerSettings {
+impl LiveHandlers {
     /// A service offering the configs of `registry`, persisting to `store`
     /// and activating in `switch` (which the pipeline holds).
     pub fn new(
         registry: HandlerRegistry,
-        store: Arc<dyn SettingsStore>,
+        store: Arc<dyn HandlerConfigStore>,
         switch: Arc<SwitchableHandler>,
     ) -> Self {
         Self {
@@ -323,7 +323,7 @@ impl HandlerSettings {
     /// the service does not start with a handler other than the one chosen.
     pub async fn start(&self) -> Result<Option<String>, ManageError> {
         let _changing = self.changing.lock().await;
-        let stored = self.store.handler_settings().await?;
+        let stored = self.store.handler_configs().await?;
         let Some(active) = stored.into_iter().find(|s| s.active) else {
             return Ok(None);
         };
@@ -342,8 +342,8 @@ impl HandlerSettings {
     }
 
     /// Every registered config, sorted by id, with its stored values masked.
-    pub async fn list(&self) -> Result<Vec<HandlerView>, SettingsError> {
-        let stored = self.store.handler_settings().await?;
+    pub async fn list(&self) -> Result<Vec<HandlerView>, SwitchError> {
+        let stored = self.store.handler_configs().await?;
         let active = self.switch.active_id();
         Ok(self
             .registry
@@ -354,14 +354,14 @@ impl HandlerSettings {
     }
 
     /// One config by id.
-    pub async fn get(&self, id: &str) -> Result<HandlerView, SettingsError> {
+    pub async fn get(&self, id: &str) -> Result<HandlerView, SwitchError> {
         if self.registry.get(id).is_none() {
-            return Err(SettingsError::NotFound(id.to_owned()));
+            return Err(SwitchError::NotFound(id.to_owned()));
         }
-        let stored = self.store.handler_settings().await?;
+        let stored = self.store.handler_configs().await?;
         let active = self.switch.active_id();
         self.view(id, &stored, active.as_deref())
-            .ok_or_else(|| SettingsError::NotFound(id.to_owned()))
+            .ok_or_else(|| SwitchError::NotFound(id.to_owned()))
     }
 
     /// Validates `values` for the config `id`, builds its handler, persists
@@ -370,31 +370,31 @@ impl HandlerSettings {
     /// a store failure leaves the previous handler active.
     ///
     /// A secret field sent as [`MASK`] keeps its stored value.
-    pub async fn update(&self, id: &str, values: Value) -> Result<HandlerView, SettingsError> {
+    pub async fn update(&self, id: &str, values: Value) -> Result<HandlerView, SwitchError> {
         let Some(info) = self.registry.get(id) else {
-            return Err(SettingsError::NotFound(id.to_owned()));
+            return Err(SwitchError::NotFound(id.to_owned()));
         };
         let schema = info.schema.as_value().clone();
         let _changing = self.changing.lock().await;
-        let stored = self.store.handler_settings().await?;
+        let stored = self.store.handler_configs().await?;
         let previous = stored.iter().find(|s| s.id == id).map(|s| &s.config);
         let mut values = values;
         unmask(&mut values, previous, &schema, &schema, "")?;
         self.registry.validate(id, &values).map_err(|e| match e {
-            ConfigError::Invalid(fields) => SettingsError::Invalid(fields),
-            ConfigError::UnknownHandler(id) => SettingsError::NotFound(id),
-            other => SettingsError::Build(other.to_string()),
+            ConfigError::Invalid(fields) => SwitchError::Invalid(fields),
+            ConfigError::UnknownHandler(id) => SwitchError::NotFound(id),
+            other => SwitchError::Build(other.to_string()),
         })?;
         let handler = self.registry.build(id, values.clone()).map_err(|e| {
             tracing::warn!(handler = %id, error = %e, "a new auth handler config did not build; the previous handler stays active");
             match e {
-                AuthError::Misconfigured(m) => SettingsError::Build(m),
-                other => SettingsError::Build(other.to_string()),
+                AuthError::Misconfigured(m) => SwitchError::Build(m),
+                other => SwitchError::Build(other.to_string()),
             }
         })?;
         let now = self.clock.now();
         self.store
-            .save_handler_settings(id, &values, true, now)
+            .save_handler_config(id, &values, true, now)
             .await?;
         self.switch.activate(id, handler);
         tracing::info!(handler = %id, "activated a new auth handler config");
@@ -405,7 +405,7 @@ impl HandlerSettings {
     fn view(
         &self,
         id: &str,
-        stored: &[StoredHandlerSettings],
+        stored: &[StoredHandlerConfig],
         active: Option<&str>,
     ) -> Option<HandlerView> {
         let info = self.registry.get(id)?;
@@ -493,7 +493,7 @@ fn unmask(
     schema: &Value,
     root: &Value,
     path: &str,
-) -> Result<(), SettingsError> {
+) -> Result<(), SwitchError> {
     let Value::Object(map) = value else {
         return Ok(());
     };
@@ -507,7 +507,7 @@ fn unmask(
             match previous.get(name) {
                 Some(stored) => *v = stored.clone(),
                 None => {
-                    return Err(SettingsError::Invalid(vec![FieldError::new(
+                    return Err(SwitchError::Invalid(vec![FieldError::new(
                         here,
                         "no value is stored to keep: send the secret itself",
                     )]));
@@ -588,7 +588,7 @@ mod tests {
         let schema = json!({"type": "object"});
         let mut sent = json!({"password": MASK});
         let err = unmask(&mut sent, None, &schema, &schema, "").expect_err("nothing stored");
-        let SettingsError::Invalid(fields) = err else {
+        let SwitchError::Invalid(fields) = err else {
             panic!("not a field error: {err:?}");
         };
         assert_eq!(fields[0].path, "/password");
