@@ -93,6 +93,48 @@ impl fmt::Debug for Authenticated {
     }
 }
 
+/// The caller types over [`Authenticated`] (`ApiAuth`, `WsAuthenticated`):
+/// their `principal`, `into_principal`, `Deref` and `Debug`, written once.
+/// `$ty` is a one-field tuple struct holding an [`Authenticated`].
+macro_rules! caller_type {
+    ($ty:ident) => {
+        impl $ty {
+            /// The principal.
+            pub fn principal(&self) -> &auth_core::Principal {
+                self.0.principal()
+            }
+
+            /// The principal, owned (cloned only if it is shared).
+            pub fn into_principal(self) -> auth_core::Principal {
+                self.0.into_principal()
+            }
+        }
+
+        impl std::ops::Deref for $ty {
+            type Target = auth_core::Principal;
+
+            fn deref(&self) -> &auth_core::Principal {
+                self.0.principal()
+            }
+        }
+
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_tuple(stringify!($ty))
+                    .field(self.0.principal())
+                    .finish()
+            }
+        }
+
+        impl From<$ty> for $crate::extractor::Authenticated {
+            fn from(caller: $ty) -> Self {
+                caller.0
+            }
+        }
+    };
+}
+pub(crate) use caller_type;
+
 impl<'a> FromRequest<'a> for Authenticated {
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> Result<Self> {
         Ok(authenticated(req).await?)

@@ -99,6 +99,18 @@ impl AuthRejection {
         }
     }
 
+    /// The 403 of a caller that lacks what a route requires: every
+    /// permission check of the crate refuses through here, so the answer
+    /// and its log line are the same wherever the check runs.
+    pub(crate) fn forbidden(
+        principal: &str,
+        requirement: &dyn fmt::Display,
+        responses: &Arc<Responses>,
+    ) -> Self {
+        tracing::debug!(principal, %requirement, "permission denied");
+        Self::new(AuthError::Forbidden, true, responses.clone())
+    }
+
     /// The same refusal, of a WebSocket upgrade.
     pub(crate) fn on_channel(mut self, channel: Channel) -> Self {
         self.channel = channel;

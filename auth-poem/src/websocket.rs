@@ -1,13 +1,11 @@
 //! [`WsAuthenticated`]: authenticate a WebSocket upgrade before it happens.
 
-use std::fmt;
-use std::ops::Deref;
 use std::sync::Arc;
 
-use auth_core::{AuthError, Channel, Principal, Requirement};
+use auth_core::{AuthError, Channel, Requirement};
 use poem::{FromRequest, Request, RequestBody, Result};
 
-use crate::auth::{PoemAuth, check, log_refusal};
+use crate::auth::{PoemAuth, log_refusal};
 use crate::extractor::Authenticated;
 use crate::rejection::{AuthRejection, Responses};
 
@@ -68,26 +66,15 @@ use crate::rejection::{AuthRejection, Responses};
 /// # }).unwrap();
 /// ```
 #[derive(Clone)]
-pub struct WsAuthenticated {
-    principal: Principal,
-    responses: Arc<Responses>,
-}
+pub struct WsAuthenticated(Authenticated);
+
+crate::extractor::caller_type!(WsAuthenticated);
 
 impl WsAuthenticated {
-    /// The principal.
-    pub fn principal(&self) -> &Principal {
-        &self.principal
-    }
-
-    /// The principal, owned: move it into the socket handler.
-    pub fn into_principal(self) -> Principal {
-        self.principal
-    }
-
     /// The caller as the HTTP extractor's type, for the `#[requires]`
     /// check (which knows it came from the WebSocket channel).
     pub(crate) fn into_authenticated(self) -> Authenticated {
-        Authenticated::new(self.principal, self.responses)
+        self.0
     }
 
     /// Checks a requirement before the upgrade: a refusal with the
@@ -106,24 +93,9 @@ impl WsAuthenticated {
     /// }
     /// ```
     pub fn require(&self, requirement: &Requirement) -> Result<(), AuthRejection> {
-        check(&self.principal, requirement, &self.responses)
+        self.0
+            .require(requirement)
             .map_err(|r| r.on_channel(Channel::WebSocket))
-    }
-}
-
-impl Deref for WsAuthenticated {
-    type Target = Principal;
-
-    fn deref(&self) -> &Principal {
-        &self.principal
-    }
-}
-
-impl fmt::Debug for WsAuthenticated {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("WsAuthenticated")
-            .field(&self.principal)
-            .finish()
     }
 }
 
@@ -139,10 +111,10 @@ impl<'a> FromRequest<'a> for WsAuthenticated {
 pub(crate) async fn ws_authenticated(req: &Request) -> Result<WsAuthenticated, AuthRejection> {
     if let Some(auth) = req.data::<PoemAuth>() {
         let principal = auth.authenticate_websocket(req).await?;
-        return Ok(WsAuthenticated {
+        return Ok(WsAuthenticated(Authenticated::new(
             principal,
-            responses: auth.responses().clone(),
-        });
+            auth.responses().clone(),
+        )));
     }
     let error = AuthError::Misconfigured(
         "the `WsAuthenticated` extractor found no `PoemAuth`: attach the auth with \

@@ -513,11 +513,10 @@ pub(crate) fn check(
     if principal.satisfies(requirement) {
         Ok(())
     } else {
-        tracing::debug!(principal = %principal.id, %requirement, "permission denied");
-        Err(AuthRejection::new(
-            AuthError::Forbidden,
-            true,
-            responses.clone(),
+        Err(AuthRejection::forbidden(
+            &principal.id,
+            requirement,
+            responses,
         ))
     }
 }

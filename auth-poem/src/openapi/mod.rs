@@ -89,7 +89,6 @@ mod patch;
 mod schemes;
 
 use std::fmt;
-use std::ops::Deref;
 
 use auth_core::{Principal, Requirement};
 use poem::{Request, RequestBody};
@@ -142,41 +141,13 @@ pub const DEFAULT_TOKEN_URL: &str = "/auth/token";
 #[derive(Clone)]
 pub struct ApiAuth(Authenticated);
 
+crate::extractor::caller_type!(ApiAuth);
+
 impl ApiAuth {
-    /// The principal.
-    pub fn principal(&self) -> &Principal {
-        self.0.principal()
-    }
-
-    /// The principal, owned (cloned only if it is shared).
-    pub fn into_principal(self) -> Principal {
-        self.0.into_principal()
-    }
-
     /// Checks a requirement: a refusal with the configured 403 answer when
     /// the principal does not meet it.
     pub fn require(&self, requirement: &Requirement) -> Result<(), AuthRejection> {
         self.0.require(requirement)
-    }
-}
-
-impl Deref for ApiAuth {
-    type Target = Principal;
-
-    fn deref(&self) -> &Principal {
-        self.0.principal()
-    }
-}
-
-impl fmt::Debug for ApiAuth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("ApiAuth").field(self.principal()).finish()
-    }
-}
-
-impl From<ApiAuth> for Authenticated {
-    fn from(auth: ApiAuth) -> Self {
-        auth.0
     }
 }
 

@@ -437,11 +437,10 @@ pub fn check(
     if rule.allows(caller.principal(), condition) {
         Ok(())
     } else {
-        tracing::debug!(principal = %caller.id, requirement = %rule, "permission denied");
-        Err(AuthRejection::new(
-            auth_core::AuthError::Forbidden,
-            true,
-            caller.responses().clone(),
+        Err(AuthRejection::forbidden(
+            &caller.id,
+            rule,
+            caller.responses(),
         ))
     }
 }
