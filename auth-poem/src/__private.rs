@@ -16,7 +16,7 @@ pub use auth_core::Principal;
 pub use poem;
 pub use poem_openapi;
 
-pub use crate::extractor::Authenticated;
+pub use crate::extract::plain::Authenticated;
 pub use crate::requires::{
     ApiGuard, AuthArg, DocumentsAuth, Fallback, Flat, Flatten, HandlerGuard, IsResult,
     NeedsCredential, OAuthScope, OnChannel, Operation, Probe, PublicOperation, Refusable, Rule,

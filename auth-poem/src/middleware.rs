@@ -3,7 +3,7 @@
 use poem::{Endpoint, Middleware, Request, Result};
 
 use crate::auth::PoemAuth;
-use crate::extractor::Authenticated;
+use crate::extract::plain::Authenticated;
 
 /// Middleware that authenticates every request, made by
 /// [`PoemAuth::layer`].

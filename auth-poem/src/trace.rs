@@ -8,7 +8,7 @@ use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 use tracing::{Instrument, Level};
 
 use crate::client::client_label;
-use crate::extract::masked_uri;
+use crate::extract::credential::masked_uri;
 
 /// Request-logging middleware like poem's `Tracing`, with the values of
 /// credential-carrying query parameters replaced by `***` in the logged URI.

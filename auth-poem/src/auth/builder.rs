@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use auth_core::dyn_provider::DynProvider;
-use auth_core::jwt::{KeySet, TokenIssuer, Validation};
+use auth_core::jwt::{KeySet, Validation};
 use auth_core::live_handlers::LiveHandlers;
 use auth_core::manage::UserAdmin;
 use auth_core::password::PasswordHasher;
@@ -15,47 +15,16 @@ use auth_core::session::{RefreshLifetimes, TokenService};
 use auth_core::store_provider::StoreProvider;
 use auth_core::{
     AfterHook, ApiKeyHandler, AuthContext, AuthError, AuthHandler, AuthResult, BeforeHook,
-    JwtHandler, PermissionSet, Pipeline, PipelineBuilder, Principal, RoleMap, Settings,
+    PermissionSet, Pipeline, Principal, RoleMap, Settings,
 };
 use poem::http::header::AUTHORIZATION;
 use poem::http::{HeaderName, HeaderValue, StatusCode};
 
+use super::hub::{Hub, Source, check_revocation_wiring, placeholder};
 use super::{Inner, PoemAuth};
-use crate::extract::Sources;
-use crate::openapi::{self, SchemeNames};
+use crate::extract::credential::Sources;
+use crate::openapi;
 use crate::rejection::{Responses, default_body};
-
-/// A change made to the [`TokenService`] the builder makes (stores,
-/// throttle, clock), before it is wired to the rest.
-type TokensWith = Box<dyn FnOnce(TokenService) -> TokenService + Send>;
-/// A change made to the [`StoreProvider`] the builder makes.
-type ProviderWith = Box<dyn FnOnce(StoreProvider) -> StoreProvider + Send>;
-
-/// Where the pipeline comes from.
-pub(super) enum Source {
-    /// Built here from the parts the service gave ([`PoemAuth::builder`]).
-    Hub(Box<Hub>),
-    /// Given whole ([`PoemAuth::from_pipeline`]).
-    Pipeline(Pipeline),
-}
-
-/// What [`PoemAuth::builder`] builds the pipeline and token service from.
-pub(super) struct Hub {
-    settings: Option<Settings>,
-    keys: Option<Arc<KeySet>>,
-    validation: Option<Validation>,
-    lifetime_minutes: Option<u64>,
-    refresh_policy: Option<RefreshLifetimes>,
-    verified_cache: Option<usize>,
-    api_keys: Option<ApiKeyHandler>,
-    handlers: Vec<Arc<dyn AuthHandler>>,
-    hooks: PipelineBuilder,
-    users: Option<Arc<dyn UserAdmin>>,
-    roles: RoleMap,
-    hasher: PasswordHasher,
-    tokens_with: Vec<TokensWith>,
-    provider_with: Vec<ProviderWith>,
-}
 
 /// Builds a [`PoemAuth`]: from the parts a service has, through
 /// [`PoemAuth::builder`] (or [`PoemAuth::from_settings`]), or around a
@@ -82,26 +51,26 @@ pub(super) struct Hub {
 /// ```
 #[must_use]
 pub struct PoemAuthBuilder {
-    source: Source,
-    api_key_header: String,
-    api_key_cookie: Option<String>,
-    api_key_query: Option<String>,
-    ws_token_query: String,
-    user_id_header: String,
-    unauthorized_status: StatusCode,
-    unauthorized_body: serde_json::Value,
-    forbidden_status: StatusCode,
-    forbidden_body: serde_json::Value,
-    tokens: Option<Arc<TokenService>>,
-    live_handlers: Option<Arc<LiveHandlers>>,
-    provider: Option<Arc<dyn DynProvider>>,
-    permissions: PermissionSet,
-    ws_refused_status: StatusCode,
-    basic_realm: Option<String>,
-    openapi: openapi::Options,
-    trusted_proxies: Vec<IpAddr>,
+    pub(super) source: Source,
+    pub(super) api_key_header: String,
+    pub(super) api_key_cookie: Option<String>,
+    pub(super) api_key_query: Option<String>,
+    pub(super) ws_token_query: String,
+    pub(super) user_id_header: String,
+    pub(super) unauthorized_status: StatusCode,
+    pub(super) unauthorized_body: serde_json::Value,
+    pub(super) forbidden_status: StatusCode,
+    pub(super) forbidden_body: serde_json::Value,
+    pub(super) tokens: Option<Arc<TokenService>>,
+    pub(super) live_handlers: Option<Arc<LiveHandlers>>,
+    pub(super) provider: Option<Arc<dyn DynProvider>>,
+    pub(super) permissions: PermissionSet,
+    pub(super) ws_refused_status: StatusCode,
+    pub(super) basic_realm: Option<String>,
+    pub(super) openapi: openapi::Options,
+    pub(super) trusted_proxies: Vec<IpAddr>,
     /// The first hub-only option called on a [`PoemAuth::from_pipeline`] builder.
-    misuse: Option<&'static str>,
+    pub(super) misuse: Option<&'static str>,
 }
 
 impl fmt::Debug for PoemAuthBuilder {
@@ -233,7 +202,7 @@ impl PoemAuthBuilder {
     }
 
     /// Keeps up to `capacity` verified tokens, so a token seen again skips
-    /// its signature check (see [`JwtHandler::with_verified_cache`]);
+    /// its signature check (see [`JwtHandler::with_verified_cache`](auth_core::JwtHandler::with_verified_cache));
     /// revocation and expiry are still checked on every request.
     pub fn verified_cache(mut self, capacity: usize) -> Self {
         if let Some(hub) = self.parts("verified_cache") {
@@ -266,7 +235,7 @@ impl PoemAuthBuilder {
         self
     }
 
-    /// Adds a before-authentication hook (see [`PipelineBuilder::before_authentication`]).
+    /// Adds a before-authentication hook (see [`PipelineBuilder::before_authentication`](auth_core::PipelineBuilder::before_authentication)).
     pub fn before_authentication(mut self, hook: impl BeforeHook) -> Self {
         if let Some(hub) = self.parts("before_authentication") {
             hub.hooks = std::mem::take(&mut hub.hooks).before_authentication(hook);
@@ -274,7 +243,7 @@ impl PoemAuthBuilder {
         self
     }
 
-    /// Adds an after-authentication hook (see [`PipelineBuilder::after_authentication`]).
+    /// Adds an after-authentication hook (see [`PipelineBuilder::after_authentication`](auth_core::PipelineBuilder::after_authentication)).
     pub fn after_authentication(mut self, hook: impl AfterHook) -> Self {
         if let Some(hub) = self.parts("after_authentication") {
             hub.hooks = std::mem::take(&mut hub.hooks).after_authentication(hook);
@@ -283,7 +252,7 @@ impl PoemAuthBuilder {
     }
 
     /// Lets a request without credential through as the principal `decide`
-    /// answers (see [`PipelineBuilder::anonymous`]).
+    /// answers (see [`PipelineBuilder::anonymous`](auth_core::PipelineBuilder::anonymous)).
     pub fn anonymous(
         mut self,
         decide: impl Fn(&AuthContext) -> Option<Principal> + Send + Sync + 'static,
@@ -364,179 +333,6 @@ impl PoemAuthBuilder {
         self
     }
 
-    /// The header an API key is read from (default `x-api-key`; names are
-    /// case-insensitive).
-    pub fn api_key_header(mut self, name: impl Into<String>) -> Self {
-        self.api_key_header = name.into();
-        self
-    }
-
-    /// Also reads an API key from the cookie `name` (off by default), after
-    /// `Authorization` and the API-key header, on HTTP and WebSocket alike.
-    ///
-    /// A browser sends cookies with cross-site requests and cross-site
-    /// WebSocket upgrades: set the cookie `SameSite=Strict` (and `HttpOnly`,
-    /// `Secure`), and check `Origin` on WebSocket routes that accept it.
-    ///
-    /// ```
-    /// # let pipeline = auth_core::Pipeline::builder()
-    /// #     .handler(auth_core::ApiKeyHandler::builder().http_key("k").build())
-    /// #     .build()?;
-    /// let auth = auth_poem::PoemAuth::from_pipeline(pipeline).api_key_cookie("api_key").build()?;
-    /// let req = poem::Request::builder().header("cookie", "api_key=k-123").finish();
-    /// assert_eq!(auth.credential(&req)?.map(|c| c.kind()), Some("api_key"));
-    /// # Ok::<_, auth_core::AuthError>(())
-    /// ```
-    pub fn api_key_cookie(mut self, name: impl Into<String>) -> Self {
-        self.api_key_cookie = Some(name.into());
-        self
-    }
-
-    /// Also reads an API key from the query parameter `name`, on HTTP and
-    /// WebSocket alike, after every other source. Off by default: a key in
-    /// a URL ends up in proxy and access logs, browser history and
-    /// `Referer` headers. This crate's own log lines mask it (see
-    /// [`PoemAuth::masked_uri`]); poem's `Tracing` middleware does not (see
-    /// [`PoemAuth::masked_tracing`]).
-    ///
-    /// ```
-    /// # let pipeline = auth_core::Pipeline::builder()
-    /// #     .handler(auth_core::ApiKeyHandler::builder().http_key("k").build())
-    /// #     .build()?;
-    /// let auth = auth_poem::PoemAuth::from_pipeline(pipeline).api_key_query("api_key").build()?;
-    /// let req = poem::Request::builder().uri_str("/items?api_key=k-123").finish();
-    /// assert_eq!(auth.credential(&req)?.map(|c| c.kind()), Some("api_key"));
-    /// # Ok::<_, auth_core::AuthError>(())
-    /// ```
-    pub fn api_key_query(mut self, name: impl Into<String>) -> Self {
-        self.api_key_query = Some(name.into());
-        self
-    }
-
-    /// The query parameter a WebSocket upgrade carries its token in
-    /// (default `token`). It is always read on WebSocket upgrades, never on
-    /// plain HTTP requests.
-    pub fn ws_token_query(mut self, name: impl Into<String>) -> Self {
-        self.ws_token_query = name.into();
-        self
-    }
-
-    /// The status of a WebSocket upgrade refused for a missing or bad
-    /// credential (default 403, as the chat servers this mimics answer); a
-    /// 4xx status. The body is the unauthorized body; the
-    /// `WWW-Authenticate` challenges are sent only if this is 401.
-    pub fn ws_refused_status(mut self, status: StatusCode) -> Self {
-        self.ws_refused_status = status;
-        self
-    }
-
-    /// Sends `WWW-Authenticate: Basic realm="<realm>"` beside the Bearer
-    /// challenge on 401 answers (two header values, Bearer first), so
-    /// browsers and tools offer a login for Basic. Off by default. The realm
-    /// is visible ASCII without `"` or `\`.
-    ///
-    /// ```
-    /// use poem::{get, handler, test::TestClient, EndpointExt, Route};
-    ///
-    /// #[handler]
-    /// fn index() {}
-    ///
-    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-    /// # let pipeline = auth_core::Pipeline::builder()
-    /// #     .handler(auth_core::ApiKeyHandler::builder().http_key("k").build())
-    /// #     .build()?;
-    /// let auth = auth_poem::PoemAuth::from_pipeline(pipeline).basic_realm("chat").build()?;
-    /// let cli = TestClient::new(Route::new().at("/", get(index)).with(auth.layer()));
-    /// let resp = cli.get("/").send().await;
-    /// let challenges: Vec<_> = resp.0.headers().get_all("www-authenticate").iter().collect();
-    /// assert_eq!(challenges, ["Bearer", r#"Basic realm="chat""#]);
-    /// # Ok::<_, auth_core::AuthError>(())
-    /// # }).unwrap();
-    /// ```
-    pub fn basic_realm(mut self, realm: impl Into<String>) -> Self {
-        self.basic_realm = Some(realm.into());
-        self
-    }
-
-    /// The reverse proxies whose `X-Forwarded-For` header is believed
-    /// (default: none, so the client address is always the socket peer's).
-    ///
-    /// The client address is [`client_addr`](crate::client_addr) with these
-    /// proxies: the login routes (`POST /token`, `POST /login`) throttle
-    /// failed logins by it, and [`PoemAuth::masked_tracing`] logs it. Behind
-    /// a proxy that is not listed, every client shares the proxy's address
-    /// (and its throttle); list only proxies that set the header themselves,
-    /// since a listed address is believed about the hops before it.
-    ///
-    /// ```
-    /// # let pipeline = auth_core::Pipeline::builder()
-    /// #     .handler(auth_core::ApiKeyHandler::builder().http_key("k").build())
-    /// #     .build()?;
-    /// let proxy = "10.0.0.1".parse().expect("an address");
-    /// let auth = auth_poem::PoemAuth::from_pipeline(pipeline).trusted_proxies([proxy]).build()?;
-    /// assert_eq!(auth.trusted_proxies(), [proxy]);
-    /// # Ok::<_, auth_core::AuthError>(())
-    /// ```
-    pub fn trusted_proxies(mut self, proxies: impl IntoIterator<Item = IpAddr>) -> Self {
-        self.trusted_proxies = proxies.into_iter().collect();
-        self
-    }
-
-    /// The header the user-id hint is read from (default `user_id`).
-    pub fn user_id_header(mut self, name: impl Into<String>) -> Self {
-        self.user_id_header = name.into();
-        self
-    }
-
-    /// The status of "who are you?" refusals (default 401); a 4xx status.
-    pub fn unauthorized_status(mut self, status: StatusCode) -> Self {
-        self.unauthorized_status = status;
-        self
-    }
-
-    /// The JSON body of "who are you?" refusals.
-    pub fn unauthorized_body(mut self, body: serde_json::Value) -> Self {
-        self.unauthorized_body = body;
-        self
-    }
-
-    /// The status of "you may not" refusals (default 403); a 4xx status.
-    pub fn forbidden_status(mut self, status: StatusCode) -> Self {
-        self.forbidden_status = status;
-        self
-    }
-
-    /// The JSON body of "you may not" refusals.
-    pub fn forbidden_body(mut self, body: serde_json::Value) -> Self {
-        self.forbidden_body = body;
-        self
-    }
-
-    /// The token URL of the OAuth2 password flow in the OpenAPI document,
-    /// also its refresh URL (default `/auth/token`): where Swagger UI's
-    /// *Authorize* dialog posts the username and password.
-    pub fn token_url(mut self, url: impl Into<String>) -> Self {
-        self.openapi.token_url = url.into();
-        self
-    }
-
-    /// Whether the OpenAPI document lists HTTP Basic among the schemes.
-    ///
-    /// By default it does when the pipeline has a handler named `basic`
-    /// (the name of [`BasicHandler`](auth_core::BasicHandler)); say so
-    /// here for a handler of your own that takes Basic credentials.
-    pub fn basic(mut self, documented: bool) -> Self {
-        self.openapi.basic = Some(documented);
-        self
-    }
-
-    /// The names of the OpenAPI security schemes (default `bearer`,
-    /// `api_key`, `basic` and `oauth2`).
-    pub fn scheme_names(mut self, names: SchemeNames) -> Self {
-        self.openapi.names = names;
-        self
-    }
-
     /// The token service behind [`PoemAuth::routes`]: logins, refresh,
     /// revocation, made by hand. On the hub, the JWT handler is made for it
     /// and checks its revocations. Around a pipeline given whole, every JWT
@@ -559,7 +355,7 @@ impl PoemAuthBuilder {
     }
 
     /// The identity provider behind the user-management routes (see
-    /// [`users`](crate::users)) and behind the username/password login of
+    /// [`users`](crate::routes::users)) and behind the username/password login of
     /// `POST /token`, which then checks credentials with the provider
     /// instead of the token service's user store.
     pub fn provider(mut self, provider: Arc<dyn DynProvider>) -> Self {
@@ -714,160 +510,4 @@ fn basic_challenge(realm: &str) -> AuthResult<HeaderValue> {
             "the Basic realm {realm:?} is not a valid header value"
         ))
     })
-}
-
-/// A pipeline that stands in for the one taken out of the builder.
-fn placeholder() -> AuthResult<Pipeline> {
-    Pipeline::builder()
-        .handler(ApiKeyHandler::builder().build())
-        .build()
-}
-
-/// Refuses `pipeline` when one of its JWT handlers accepts the tokens of
-/// `tokens` without checking their revocations.
-fn check_revocation_wiring(pipeline: &Pipeline, tokens: &TokenService) -> AuthResult<()> {
-    for (name, verification) in pipeline.jwt_verifications() {
-        let checked = verification
-            .revocations
-            .is_some_and(|check| tokens.is_own_revocations(check));
-        if !checked && tokens.is_verified_by(verification.keys) {
-            return Err(AuthError::Misconfigured(format!(
-                "the handler `{name}` accepts the token service's tokens without checking its \
-                 revocations, so logged-out and revoked tokens would still be accepted: build it \
-                 with `.with_revocations(tokens.revocations())`, or let PoemAuth::builder() make \
-                 it"
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// What the hub made.
-struct Built {
-    pipeline: Pipeline,
-    tokens: Option<Arc<TokenService>>,
-    provider: Option<Arc<StoreProvider>>,
-}
-
-impl Hub {
-    /// Makes the token service (unless `tokens` was given), the store
-    /// provider, the JWT handler and the pipeline, each wired to the others.
-    /// `external_provider`: an identity provider was given, so logins go to
-    /// it and the token service needs no users of its own.
-    fn build(
-        self,
-        tokens: Option<Arc<TokenService>>,
-        external_provider: bool,
-    ) -> AuthResult<Built> {
-        let settings = self.settings.as_ref();
-        let keys = match (&self.keys, settings) {
-            (Some(keys), _) => Some(keys.clone()),
-            (None, Some(settings)) if tokens.is_none() => Some(
-                settings
-                    .jwt_keys()
-                    .map_err(|e| AuthError::Misconfigured(e.to_string()))?,
-            ),
-            _ => None,
-        };
-        let issuer = match (&keys, &tokens) {
-            (_, Some(_)) | (None, None) => None,
-            (Some(keys), None) => {
-                let mut issuer = match settings {
-                    Some(settings) => settings
-                        .token_issuer(keys.clone())
-                        .map_err(|e| AuthError::Misconfigured(e.to_string()))?,
-                    None => TokenIssuer::new(keys.clone(), None)?,
-                };
-                if let Some(minutes) = self.lifetime_minutes {
-                    issuer = issuer.lifetime_minutes(minutes);
-                }
-                Some(issuer)
-            }
-        };
-        let validation = self.validation.clone().unwrap_or_else(|| match settings {
-            Some(settings) => settings.validation(),
-            None => {
-                let mut validation = Validation::new();
-                if let Some(iss) = issuer.as_ref().and_then(TokenIssuer::issuer_id) {
-                    validation = validation.issuer(iss);
-                }
-                validation
-            }
-        });
-
-        let mut provider = None;
-        let tokens = match (tokens, issuer) {
-            (Some(tokens), _) => Some(tokens),
-            (None, Some(issuer)) if self.users.is_some() || external_provider => {
-                let users: Arc<dyn auth_core::UserStore> = match &self.users {
-                    Some(users) => users.clone(),
-                    None => Arc::new(auth_core::MemoryUserStore::new(self.hasher.clone())),
-                };
-                let mut tokens = TokenService::new(issuer, users)
-                    .with_roles(self.roles.clone())
-                    .with_hasher(self.hasher.clone());
-                if let Some(policy) = self.refresh_policy {
-                    tokens = tokens.with_policy(policy);
-                }
-                for change in self.tokens_with {
-                    tokens = change(tokens);
-                }
-                Some(Arc::new(tokens))
-            }
-            (None, _) if self.users.is_some() => {
-                return Err(AuthError::Misconfigured(
-                    "a user store needs signing keys for its logins: set AUTH_JWT_SECRET (or \
-                     key files) in the settings, or call jwt_keys"
-                        .into(),
-                ));
-            }
-            (None, _) => None,
-        };
-        if let (Some(users), Some(tokens)) = (self.users, &tokens) {
-            let mut made =
-                StoreProvider::new(users, self.hasher.clone()).with_sessions(tokens.clone());
-            for change in self.provider_with {
-                made = change(made);
-            }
-            provider = Some(Arc::new(made));
-        }
-
-        let mut pipeline = self.hooks.roles(self.roles);
-        let api_keys = self
-            .api_keys
-            .or_else(|| settings.and_then(Settings::api_key_handler));
-        if let Some(api_keys) = api_keys {
-            pipeline = pipeline.handler(api_keys);
-        }
-        let jwt = match (&tokens, &keys) {
-            (Some(tokens), _) => Some(
-                JwtHandler::for_issuer(tokens.issuer(), validation)
-                    .with_revocations(tokens.revocations()),
-            ),
-            (None, Some(keys)) => Some(JwtHandler::new(keys.clone(), validation)),
-            (None, None) => None,
-        };
-        if let Some(mut jwt) = jwt {
-            if let Some(capacity) = self.verified_cache {
-                jwt = jwt.with_verified_cache(capacity);
-            }
-            pipeline = pipeline.handler(jwt);
-        }
-        if let Some(oidc) = settings
-            .map(Settings::oidc_handler)
-            .transpose()
-            .map_err(|e| AuthError::Misconfigured(e.to_string()))?
-            .flatten()
-        {
-            pipeline = pipeline.handler(oidc);
-        }
-        for handler in self.handlers {
-            pipeline = pipeline.handler_arc(handler);
-        }
-        Ok(Built {
-            pipeline: pipeline.build()?,
-            tokens,
-            provider,
-        })
-    }
 }

@@ -16,16 +16,18 @@ use auth_core::{
 use poem::http::{HeaderName, Uri};
 use poem::{EndpointExt as _, IntoEndpoint as _, Request};
 
-use crate::extract::{self, Sources};
+use crate::extract::credential::{self as extract, Sources};
 
+mod answers;
 mod builder;
+mod hub;
 
-use crate::manage_handlers::LiveHandlersApi;
-use crate::manage_tokens::TokenAdminApi;
 use crate::middleware::AuthLayer;
 use crate::openapi::SchemeConfig;
 use crate::rejection::{AuthRejection, Responses};
 use crate::routes::TokenApi;
+use crate::routes::handlers::LiveHandlersApi;
+use crate::routes::tokens::TokenAdminApi;
 use crate::trace::MaskedTracing;
 pub use builder::PoemAuthBuilder;
 
@@ -135,7 +137,7 @@ impl PoemAuth {
     /// Starts building around a pipeline made by hand with
     /// [`Pipeline::builder`], for handler chains the hub does not cover.
     pub fn from_pipeline(pipeline: Pipeline) -> PoemAuthBuilder {
-        PoemAuthBuilder::with_source(builder::Source::Pipeline(pipeline))
+        PoemAuthBuilder::with_source(hub::Source::Pipeline(pipeline))
     }
 
     /// Creates the user `admin` with every permission and the superuser
@@ -432,9 +434,9 @@ impl PoemAuth {
     /// | `GET /me` | the caller's principal |
     /// | `GET /available-permissions` | every resource and its permissions |
     /// | `GET /.well-known/jwks.json` | the public signing keys |
-    /// | `/tokens...` | my tokens; the token registry (administrators), see [`manage_tokens`](crate::manage_tokens) |
-    /// | `/auth_handler/settings...` | handler settings, see [`manage_handlers`](crate::manage_handlers) |
-    /// | `/users`, `/register`, `/login` | user management on the identity provider (see [`users`](crate::users)) |
+    /// | `/tokens...` | my tokens; the token registry (administrators), see [`routes::tokens`](crate::routes::tokens) |
+    /// | `/auth_handler/settings...` | handler settings, see [`routes::handlers`](crate::routes::handlers) |
+    /// | `/users`, `/register`, `/login` | user management on the identity provider (see [`users`](crate::routes::users)) |
     /// | `GET /.well-known/openid-configuration` | OIDC discovery metadata, when the issuer is a URL |
     ///
     /// Without a token service ([`PoemAuthBuilder::token_service`]) the
@@ -451,14 +453,14 @@ impl PoemAuth {
     }
 
     /// The token-registry routes (`/tokens...`, see
-    /// [`manage_tokens`](crate::manage_tokens)) as a poem-openapi API, to
+    /// [`routes::tokens`](crate::routes::tokens)) as a poem-openapi API, to
     /// include in your `OpenApiService`; [`routes`](Self::routes) serves them.
     pub fn token_admin_api(&self) -> TokenAdminApi {
         TokenAdminApi::new(self.inner.tokens.clone())
     }
 
     /// The handler-settings routes (`/auth_handler/settings...`, see
-    /// [`manage_handlers`](crate::manage_handlers)) as a poem-openapi API.
+    /// [`routes::handlers`](crate::routes::handlers)) as a poem-openapi API.
     pub fn live_handlers_api(&self) -> LiveHandlersApi {
         LiveHandlersApi::new(self.inner.live_handlers.clone())
     }

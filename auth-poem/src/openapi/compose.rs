@@ -203,7 +203,7 @@ impl PoemAuth {
         }
         requires_spec::apply(
             &mut theirs,
-            &requires_spec::collect::<crate::manage_tokens::TokenAdminApi>(),
+            &requires_spec::collect::<crate::routes::tokens::TokenAdminApi>(),
         );
         merge_routes(spec, &theirs, &prefix);
     }

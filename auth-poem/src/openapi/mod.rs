@@ -22,11 +22,11 @@
 //! # One spec per service, from the service and its auth
 //!
 //! poem-openapi asks an extractor for its schemes through static functions
-//! ([`ApiExtractor::register`], [`ApiExtractor::security_schemes`]), while
+//! ([`ApiExtractor::register`](poem_openapi::ApiExtractor::register), [`ApiExtractor::security_schemes`](poem_openapi::ApiExtractor::security_schemes)), while
 //! the names, the API-key header and the token URL are settings of a
-//! [`PoemAuth`]. So every spec is generated with the default names, and
-//! [`PoemAuth::openapi_spec`], [`PoemAuth::openapi_endpoints`] and
-//! [`PoemAuth::api_routes`] rewrite it with their instance's settings: no
+//! [`PoemAuth`](crate::PoemAuth). So every spec is generated with the default names, and
+//! [`PoemAuth::openapi_spec`](crate::PoemAuth::openapi_spec), [`PoemAuth::openapi_endpoints`](crate::PoemAuth::openapi_endpoints) and
+//! [`PoemAuth::api_routes`](crate::PoemAuth::api_routes) rewrite it with their instance's settings: no
 //! state is shared between instances, and two APIs with two differently
 //! configured auths in one process each serve their own spec. A bare
 //! `OpenApiService::spec()` shows the defaults, without the auth routes,
@@ -37,12 +37,12 @@
 //!
 //! An extractor cannot add responses to an operation, and poem-openapi drops
 //! an OAuth2 flow's empty `scopes`. [`patch_spec`] adds both; the spec from
-//! [`PoemAuth::openapi_spec`] is patched already.
+//! [`PoemAuth::openapi_spec`](crate::PoemAuth::openapi_spec) is patched already.
 //!
 //! Nor can an operation carry an extension field: the
 //! `x-required-permissions` of the operations protected with
 //! `#[requires]` (see [`requires`](macro@crate::requires)) are added by
-//! [`PoemAuth::openapi_spec`] and [`PoemAuth::openapi_endpoints`], which
+//! [`PoemAuth::openapi_spec`](crate::PoemAuth::openapi_spec) and [`PoemAuth::openapi_endpoints`](crate::PoemAuth::openapi_endpoints), which
 //! know the API's type, as the crate README explains.
 //!
 //! The code: `schemes` (names, options, the rewrite), `patch` (the
@@ -88,176 +88,16 @@ mod docs;
 mod patch;
 mod schemes;
 
-use std::fmt;
-
-use auth_core::{Principal, Requirement};
-use poem::{Request, RequestBody};
-use poem_openapi::registry::Registry;
-use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
-
 pub(crate) use compose::merge_routes;
 pub(crate) use patch::METHODS;
 pub use patch::patch_spec;
 pub use schemes::SchemeNames;
 pub(crate) use schemes::{Options, SchemeConfig, generated, intern};
 
-use crate::extractor::{Authenticated, authenticated, optional_authenticated};
-use crate::rejection::AuthRejection;
+pub use crate::extract::openapi::{ApiAuth, OptionalApiAuth};
 
 /// The default token URL of the OAuth2 password flow.
 pub const DEFAULT_TOKEN_URL: &str = "/auth/token";
-
-/// The authenticated caller of a poem-openapi operation; derefs to its
-/// [`Principal`].
-///
-/// The poem-openapi twin of [`Authenticated`] (poem-openapi treats every
-/// poem extractor as a plain one, so a security extractor must be a type of
-/// its own). It takes the principal [`AuthLayer`](crate::AuthLayer) stored,
-/// or authenticates the request with the [`PoemAuth`] attached through
-/// `.data(auth)`; refusals are the same answers (401 with
-/// `WWW-Authenticate`, 403, or 500 when neither is there). In the spec, the
-/// operation lists every scheme of the [module docs](self) as an alternative.
-///
-/// An API response type with a `bad_request_handler` receives these
-/// refusals as well and may change them.
-///
-/// ```
-/// use auth_core::{AuthPermission as P, AuthResource as R, Requirement};
-/// use auth_poem::ApiAuth;
-/// use poem_openapi::{OpenApi, payload::PlainText};
-///
-/// struct Api;
-///
-/// #[OpenApi]
-/// impl Api {
-///     /// Deletes everything.
-///     #[oai(path = "/all", method = "delete")]
-///     async fn delete_all(&self, user: ApiAuth) -> poem::Result<PlainText<String>> {
-///         user.require(&Requirement::permission(R::Users, P::Delete))?;
-///         Ok(PlainText(format!("deleted by {}", user.id)))
-///     }
-/// }
-/// ```
-#[derive(Clone)]
-pub struct ApiAuth(Authenticated);
-
-crate::extractor::caller_type!(ApiAuth);
-
-impl ApiAuth {
-    /// Checks a requirement: a refusal with the configured 403 answer when
-    /// the principal does not meet it.
-    pub fn require(&self, requirement: &Requirement) -> Result<(), AuthRejection> {
-        self.0.require(requirement)
-    }
-}
-
-impl<'a> ApiExtractor<'a> for ApiAuth {
-    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
-
-    type ParamType = ();
-    type ParamRawType = ();
-
-    fn register(registry: &mut Registry) {
-        generated::register(registry);
-    }
-
-    fn security_schemes() -> Vec<&'static str> {
-        generated::names()
-    }
-
-    async fn from_request(
-        req: &'a Request,
-        _body: &mut RequestBody,
-        _param_opts: ExtractParamOptions<Self::ParamType>,
-    ) -> poem::Result<Self> {
-        Ok(Self(authenticated(req).await?))
-    }
-}
-
-/// The caller of a poem-openapi operation that is open to anyone but may
-/// know who calls: `None` when no credential came.
-///
-/// A credential that came and was refused is still refused (401): a caller
-/// with a wrong key is told so, not served as anonymous. poem-openapi has no
-/// optional security extractor of its own (`Option<Scheme>` does not
-/// implement its extractor trait), hence this type. In the spec, the
-/// operation lists the schemes of [`ApiAuth`] plus the empty alternative
-/// `{}`.
-///
-/// Behind [`AuthLayer`](crate::AuthLayer), a request without credential never
-/// gets this far: the layer refuses it. Attach the auth with `.data(auth)`
-/// for routes that must stay open.
-///
-/// ```
-/// use auth_poem::OptionalApiAuth;
-/// use poem_openapi::{OpenApi, payload::PlainText};
-///
-/// struct Api;
-///
-/// #[OpenApi]
-/// impl Api {
-///     /// Greets the caller.
-///     #[oai(path = "/hello", method = "get")]
-///     async fn hello(&self, user: OptionalApiAuth) -> PlainText<String> {
-///         match user.principal() {
-///             Some(user) => PlainText(format!("hello, {}", user.name)),
-///             None => PlainText("hello, stranger".into()),
-///         }
-///     }
-/// }
-/// ```
-#[derive(Clone)]
-pub struct OptionalApiAuth(
-    /// The caller, if a credential came.
-    pub Option<ApiAuth>,
-);
-
-impl OptionalApiAuth {
-    /// The principal, if a credential came.
-    pub fn principal(&self) -> Option<&Principal> {
-        self.0.as_ref().map(ApiAuth::principal)
-    }
-
-    /// The caller, if a credential came.
-    pub fn into_inner(self) -> Option<ApiAuth> {
-        self.0
-    }
-}
-
-impl fmt::Debug for OptionalApiAuth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("OptionalApiAuth")
-            .field(&self.principal())
-            .finish()
-    }
-}
-
-impl<'a> ApiExtractor<'a> for OptionalApiAuth {
-    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
-
-    type ParamType = ();
-    type ParamRawType = ();
-
-    fn register(registry: &mut Registry) {
-        generated::register(registry);
-    }
-
-    fn security_schemes() -> Vec<&'static str> {
-        generated::names()
-    }
-
-    fn has_security_fallback() -> bool {
-        true
-    }
-
-    async fn from_request(
-        req: &'a Request,
-        _body: &mut RequestBody,
-        _param_opts: ExtractParamOptions<Self::ParamType>,
-    ) -> poem::Result<Self> {
-        Ok(Self(optional_authenticated(req).await?.map(ApiAuth)))
-    }
-}
 
 #[cfg(test)]
 mod tests {

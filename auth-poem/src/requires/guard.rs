@@ -12,10 +12,10 @@ use poem_openapi::{ApiExtractor, ApiExtractorType, ApiResponse, ExtractParamOpti
 
 use super::rule::Rule;
 use super::spec;
-use crate::extractor::{Authenticated, OptionalAuthenticated, authenticated};
+use crate::extract::plain::{Authenticated, OptionalAuthenticated, authenticated};
+use crate::extract::websocket::{WsAuthenticated, ws_authenticated};
 use crate::openapi::{ApiAuth, OptionalApiAuth, generated, intern};
 use crate::rejection::AuthRejection;
-use crate::websocket::{WsAuthenticated, ws_authenticated};
 
 /// An argument type that decides the channel a `#[requires]` route is
 /// authenticated on: [`Channel::WebSocket`] for [`WsAuthenticated`] and

@@ -14,7 +14,7 @@
 //! | `GET /openapi.json`, `GET /docs` | the OpenAPI document and Swagger UI, open |
 //! | `POST /auth/token` | log in as `admin` (JSON or OAuth2 form); answers a JWT and a refresh token |
 //! | `/auth/*` | refresh, revoke, logout, `me`, `available-permissions` (see `PoemAuth::routes`) |
-//! | `/auth/users`, `/auth/login` | user management (`USERS:*`) and provider logins (see `auth_poem::users`) |
+//! | `/auth/users`, `/auth/login` | user management (`USERS:*`) and provider logins (see `auth_poem::routes::users`) |
 //!
 //! Users live in memory, managed by the built-in store provider. At start it
 //! seeds `admin` (every permission) with the password in

@@ -26,9 +26,9 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
-use crate::manage_error::ManageFailure;
 use crate::openapi::ApiAuth;
 use crate::routes::AuthTag;
+use crate::routes::error::ManageFailure;
 
 /// An issued access token as the registry keeps it (never the token itself).
 #[derive(Debug, Clone, Object)]

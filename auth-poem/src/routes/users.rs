@@ -528,7 +528,7 @@ const PACKAGE_ROUTES: [(&str, &str, PackageKind); 5] = [
 
 impl PoemAuth {
     /// The user-management routes as a poem-openapi API (see the
-    /// [`users`](crate::users) module).
+    /// [`users`](crate::routes::users) module).
     pub fn users_api(&self) -> UsersApi {
         UsersApi::new(self.clone())
     }

@@ -6,11 +6,11 @@ use auth_core::{AuthError, Channel, Requirement};
 use poem::{FromRequest, Request, RequestBody, Result};
 
 use crate::auth::{PoemAuth, log_refusal};
-use crate::extractor::Authenticated;
+use crate::extract::plain::Authenticated;
 use crate::rejection::{AuthRejection, Responses};
 
 /// The authenticated caller of a WebSocket upgrade; derefs to its
-/// [`Principal`].
+/// [`Principal`](auth_core::Principal).
 ///
 /// As a handler argument placed before poem's `WebSocket`, it authenticates
 /// the upgrade request on [`Channel::WebSocket`] with the [`PoemAuth`]
@@ -68,7 +68,7 @@ use crate::rejection::{AuthRejection, Responses};
 #[derive(Clone)]
 pub struct WsAuthenticated(Authenticated);
 
-crate::extractor::caller_type!(WsAuthenticated);
+crate::extract::plain::caller_type!(WsAuthenticated);
 
 impl WsAuthenticated {
     /// The caller as the HTTP extractor's type, for the `#[requires]`

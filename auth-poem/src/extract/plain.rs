@@ -126,7 +126,7 @@ macro_rules! caller_type {
             }
         }
 
-        impl From<$ty> for $crate::extractor::Authenticated {
+        impl From<$ty> for $crate::extract::plain::Authenticated {
             fn from(caller: $ty) -> Self {
                 caller.0
             }

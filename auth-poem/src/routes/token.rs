@@ -240,7 +240,7 @@ impl TokenApi {
                             provider
                                 .authenticate(package)
                                 .await
-                                .map_err(crate::users::login_error)
+                                .map_err(crate::routes::users::login_error)
                         })
                         .await
                 }

@@ -23,8 +23,8 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
-use crate::manage_error::ManageFailure;
 use crate::routes::AuthTag;
+use crate::routes::error::ManageFailure;
 
 /// One handler config.
 #[derive(Debug, Clone, Object)]
