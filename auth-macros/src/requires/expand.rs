@@ -2,7 +2,7 @@
 //! `#[auth_poem::api]` on poem-openapi impls.
 //!
 //! Everything generated names `::auth_poem::__private::...` by absolute
-//! path. Which argument carries the caller is decided by the argument's
+//! path, through the name the user's `Cargo.toml` gives `auth-poem`. Which argument carries the caller is decided by the argument's
 //! *type* (`Probe<T>` asks whether `T: AuthArg`), never by its name: the
 //! hidden guard argument takes the principal from such an argument when
 //! there is one, and authenticates by itself otherwise. So is the channel
@@ -26,9 +26,10 @@ use super::validate::{Req, condition_tokens, conditions, scope_count};
 /// How the docs name `authenticated`, as the runtime's `Rule::describe` does.
 const AUTHENTICATED_TEXT: &str = "authentication only";
 
-/// `::auth_poem::__private`.
+/// `::auth_poem::__private`, by the name the user's `Cargo.toml` gives
+/// `auth-poem` (see `auth-macros/renamed`).
 fn private() -> TokenStream {
-    quote!(::auth_poem::__private)
+    crate::support::runtime::poem_private()
 }
 
 // ---- shared pieces ----

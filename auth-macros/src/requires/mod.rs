@@ -19,33 +19,7 @@ use syn::{Attribute, FnArg, ImplItem, Item, ItemImpl, Meta};
 
 use parse::Node;
 
-/// Errors of one item, reported together (serde's `Ctxt`, simplified).
-#[derive(Default)]
-pub(crate) struct Errors {
-    combined: Option<syn::Error>,
-    count: usize,
-}
-
-impl Errors {
-    /// Adds an error.
-    pub(crate) fn push(&mut self, error: syn::Error) {
-        self.count += 1;
-        match &mut self.combined {
-            Some(combined) => combined.combine(error),
-            None => self.combined = Some(error),
-        }
-    }
-
-    /// How many errors were pushed.
-    pub(crate) fn len(&self) -> usize {
-        self.count
-    }
-
-    /// `Err` with every error pushed, if any.
-    pub(crate) fn finish(self) -> syn::Result<()> {
-        self.combined.map_or(Ok(()), Err)
-    }
-}
+pub(crate) use crate::support::errors::Errors;
 
 /// Whether `attr` is a `#[requires]` (by any path ending in `requires`).
 fn is_requires(attr: &Attribute) -> bool {

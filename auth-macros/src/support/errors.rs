@@ -10,11 +10,13 @@ use quote::ToTokens;
 #[derive(Default)]
 pub(crate) struct Errors {
     all: Option<syn::Error>,
+    count: usize,
 }
 
 impl Errors {
     /// Records an error.
     pub(crate) fn push(&mut self, error: syn::Error) {
+        self.count += 1;
         match &mut self.all {
             Some(all) => all.combine(error),
             None => self.all = Some(error),
@@ -34,6 +36,12 @@ impl Errors {
     /// Records the error of a `syn::Result`, keeping its value otherwise.
     pub(crate) fn ok<T>(&mut self, result: syn::Result<T>) -> Option<T> {
         result.map_err(|e| self.push(e)).ok()
+    }
+
+    /// How many errors were recorded: a caller compares it before and
+    /// after a step to know whether that step failed.
+    pub(crate) fn len(&self) -> usize {
+        self.count
     }
 
     /// Whether nothing was recorded.

@@ -2,7 +2,7 @@
 
 use proc_macro_crate::{FoundCrate, crate_name};
 use proc_macro2::{Span, TokenStream};
-use quote::quote_spanned;
+use quote::{quote, quote_spanned};
 use syn::Ident;
 
 /// `::auth_core::__private`, or the same module reached through the name the
@@ -22,6 +22,27 @@ pub(crate) fn private_at(span: Span) -> TokenStream {
     let poem = crate_name("auth-poem").ok();
     let root = root(core.as_ref(), poem.as_ref(), span);
     quote_spanned!(span=> #root::__private)
+}
+
+/// `::auth_poem::__private`, through the name the user's `Cargo.toml` gives
+/// `auth-poem` (`web = { package = "auth-poem", ... }` makes it
+/// `::web::__private`). Inside auth-poem, `extern crate self as auth_poem`
+/// makes the plain path work; where `Cargo.toml` cannot be read, the plain
+/// path is used and rustc names the missing crate.
+pub(crate) fn poem_private() -> TokenStream {
+    let root = poem_root(crate_name("auth-poem").ok().as_ref());
+    quote!(#root::__private)
+}
+
+/// The path of `auth_poem` given what `Cargo.toml` has.
+fn poem_root(poem: Option<&FoundCrate>) -> TokenStream {
+    match poem {
+        Some(FoundCrate::Name(name)) => {
+            let name = Ident::new(name, Span::call_site());
+            quote!(::#name)
+        }
+        Some(FoundCrate::Itself) | None => quote!(::auth_poem),
+    }
 }
 
 /// The path of `auth_core` given what `Cargo.toml` has.
@@ -71,6 +92,19 @@ mod tests {
     fn auth_poem_alone_reaches_auth_core_through_its_re_export() {
         let path = root(None, Some(&named("web_auth")), Span::call_site());
         assert_eq!(path.to_string(), ":: web_auth :: auth_core");
+    }
+
+    #[test]
+    fn a_renamed_auth_poem_is_named_as_renamed_and_itself_by_its_own_name() {
+        assert_eq!(
+            poem_root(Some(&named("web_auth"))).to_string(),
+            ":: web_auth"
+        );
+        assert_eq!(
+            poem_root(Some(&FoundCrate::Itself)).to_string(),
+            ":: auth_poem"
+        );
+        assert_eq!(poem_root(None).to_string(), ":: auth_poem");
     }
 
     #[test]
