@@ -10,7 +10,7 @@ pub mod refresh;
 pub mod registry;
 
 pub use async_trait::async_trait;
-pub use auth_core::jwt::{Clock, ManualClock, SystemClock};
+pub use auth_core::clock::{Clock, ManualClock, SystemClock};
 pub use authenticator::{AppliedGeneration, Authenticator, Verdict};
 pub use config::{ClientAuth, CredentialConfig, GrantType, ProxyUrl};
 pub use error::ClientError;

@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use auth_core::jwt::Clock;
+use auth_core::clock::Clock;
 use reqwest::{Response, StatusCode};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -123,13 +123,13 @@ struct Failure {
 ///   being asked. A dynamic token that is due for refresh but not yet
 ///   expired stays in use meanwhile.
 /// - Time comes from the injected [`Clock`], so tests move a
-///   [`ManualClock`](auth_core::jwt::ManualClock) instead of sleeping.
+///   [`ManualClock`](auth_core::clock::ManualClock) instead of sleeping.
 ///
 /// ```
 /// # async fn demo() -> Result<(), auth_client::ClientError> {
 /// use std::sync::Arc;
 /// use auth_client::{FetchedToken, RefreshPolicy, TokenCache};
-/// use auth_core::jwt::ManualClock;
+/// use auth_core::clock::ManualClock;
 /// use secrecy::ExposeSecret;
 ///
 /// let cache = TokenCache::new(RefreshPolicy::default(), Arc::new(ManualClock::new(0)));
@@ -295,7 +295,7 @@ impl TokenCache {
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    use auth_core::jwt::ManualClock;
+    use auth_core::clock::ManualClock;
     use secrecy::ExposeSecret;
 
     use super::*;

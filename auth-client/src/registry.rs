@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use auth_core::jwt::{Clock, SystemClock};
+use auth_core::clock::{Clock, SystemClock};
 use reqwest_middleware::ClientWithMiddleware;
 
 use crate::authenticator::Authenticator;
@@ -114,7 +114,7 @@ impl AuthenticatorRegistry {
     }
 
     /// Uses this clock for token lifetimes and retry delays (a
-    /// [`ManualClock`](auth_core::jwt::ManualClock) in tests).
+    /// [`ManualClock`](auth_core::clock::ManualClock) in tests).
     #[must_use]
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;

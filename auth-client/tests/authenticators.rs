@@ -14,7 +14,7 @@ use auth_client::{
 };
 use auth_core::jwt::{Algorithm, JwtKey, KeySet, TokenIssuer, Validation};
 use auth_core::password::PasswordHasher;
-use auth_core::session::TokenService;
+use auth_core::tokens::TokenService;
 use auth_core::{
     AuthPermission, AuthResource, JwtHandler, MemoryUserStore, PermissionSet, Pipeline,
 };

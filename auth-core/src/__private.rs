@@ -13,8 +13,8 @@ pub use std::boxed::Box;
 pub use inventory;
 
 pub use crate::error::AuthResult;
-pub use crate::handler::AuthHandler;
-pub use crate::handler_config::{AuthHandlerConfig, Registration};
+pub use crate::handlers::AuthHandler;
+pub use crate::handlers::config::{AuthHandlerConfig, Registration};
 pub use crate::hooks::{AfterAuth, AfterHook, BeforeAuth, BeforeHook, BoxFuture};
 pub use crate::permission::{Permission, PermissionError, Resource};
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::context::AuthContext;
 use crate::credential::Credential;
 use crate::error::AuthResult;
-use crate::handler::AuthHandler;
+use crate::handlers::AuthHandler;
 use crate::jwt::KeySet;
 use crate::principal::Principal;
 

@@ -47,9 +47,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::manage::{ManageError, ManageResult, Page};
 use crate::provider::{AuthProvider, ClientData, NoPackage};
-use crate::session::TokenService;
+use crate::store::{ManageError, ManageResult, Page};
+use crate::tokens::TokenService;
 
 /// The LDAP result code of a failed bind.
 const INVALID_CREDENTIALS: u32 = 49;

@@ -6,36 +6,28 @@ extern crate self as auth_core;
 #[doc(hidden)]
 pub mod __private;
 
-pub mod apikey;
-pub mod basic;
+pub mod clock;
 pub mod context;
 pub mod credential;
-pub mod dyn_provider;
 pub mod error;
 pub mod grant;
-pub mod handler;
-pub mod handler_config;
+pub mod handlers;
 pub mod hooks;
 pub mod jwt;
 #[cfg(feature = "ldap")]
 pub mod ldap;
-pub mod live_handlers;
-pub mod manage;
 pub mod oidc;
 pub mod password;
 pub mod permission;
 pub mod pipeline;
 pub mod principal;
 pub mod provider;
-pub mod provider_settings;
-pub mod revocation;
-pub mod session;
+pub mod random;
 pub mod settings;
 pub mod store;
-pub mod store_provider;
 pub mod throttle;
+pub mod tokens;
 
-pub use apikey::{ApiKeyHandler, ApiKeyHandlerBuilder, DEFAULT_USER_ID};
 pub use async_trait::async_trait;
 /// The derives and attributes of `auth-macros`; each names its runtime items
 /// through this crate.
@@ -43,12 +35,13 @@ pub use auth_macros::{
     AuthHandlerConfig, Permission, Resource, after_authentication, auth_handler,
     before_authentication,
 };
-pub use basic::BasicHandler;
 pub use context::AuthContext;
 pub use credential::Credential;
 pub use error::{AuthError, AuthResult};
-pub use handler::AuthHandler;
-pub use handler_config::{
+pub use handlers::AuthHandler;
+pub use handlers::apikey::{ApiKeyHandler, ApiKeyHandlerBuilder, DEFAULT_USER_ID};
+pub use handlers::basic::BasicHandler;
+pub use handlers::config::{
     AuthHandlerConfig, ConfigError, FieldError, FromConfig, HandlerInfo, HandlerRegistry,
 };
 pub use hooks::{AfterAuth, AfterHook, BeforeAuth, BeforeHook, BoxFuture};

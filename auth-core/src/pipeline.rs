@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::context::AuthContext;
 use crate::credential::Credential;
 use crate::error::{AuthError, AuthResult};
-use crate::handler::AuthHandler;
+use crate::handlers::AuthHandler;
 use crate::hooks::{AfterAuth, AfterHook, BeforeAuth, BeforeHook};
 use crate::principal::{Principal, Requirement, RoleMap};
 
@@ -184,7 +184,7 @@ impl Pipeline {
     /// what it verifies them with (see [`AuthHandler::jwt_verification`]).
     pub fn jwt_verifications(
         &self,
-    ) -> impl Iterator<Item = (&str, crate::handler::JwtVerification<'_>)> {
+    ) -> impl Iterator<Item = (&str, crate::handlers::JwtVerification<'_>)> {
         self.inner
             .handlers
             .iter()

@@ -22,7 +22,7 @@ pub enum AuthMethod {
     Jwt,
     /// A custom handler, by its name.
     Custom {
-        /// The handler's [`name`](crate::handler::AuthHandler::name).
+        /// The handler's [`name`](crate::handlers::AuthHandler::name).
         handler: String,
     },
     /// No credential: the service runs open (see the application's settings).

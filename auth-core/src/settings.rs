@@ -6,7 +6,7 @@ use std::sync::Arc;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::apikey::{ApiKeyHandler, ApiKeyHandlerBuilder};
+use crate::handlers::apikey::{ApiKeyHandler, ApiKeyHandlerBuilder};
 use crate::jwt::{
     Algorithm, DEFAULT_TOKEN_MINUTES, JwtKey, KeyError, KeySet, TokenIssuer, Validation,
 };

@@ -2,7 +2,7 @@
 //! `HandlerRegistry`: list, validate with field-level errors, build, and the
 //! process-wide registration.
 
-use auth_core::handler_config::ConfigError;
+use auth_core::handlers::config::ConfigError;
 use auth_core::{
     AuthContext, AuthError, AuthHandler, AuthHandlerConfig, AuthMethod, AuthResult, Credential,
     FieldError, FromConfig, HandlerRegistry, Pipeline, Principal, async_trait, auth_handler,

@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
+use auth_core::clock::ManualClock;
 use auth_core::jwt::{
-    Algorithm, JwtHandler, JwtKey, JwtRejection, JwtValidator, KeyError, KeySet, ManualClock,
-    TokenIssuer, Validation, sign_compact,
+    Algorithm, JwtHandler, JwtKey, JwtRejection, JwtValidator, KeyError, KeySet, TokenIssuer,
+    Validation, sign_compact,
 };
 use auth_core::{
     AuthContext, AuthError, AuthHandler, AuthMethod, Credential, PermissionSet, Principal,

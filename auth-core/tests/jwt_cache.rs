@@ -4,11 +4,12 @@
 
 use std::sync::Arc;
 
+use auth_core::clock::ManualClock;
 use auth_core::jwt::{
-    Algorithm, ClaimsMapper, JwtHandler, JwtKey, JwtRejection, JwtValidator, KeySet, ManualClock,
-    TokenIssuer, Validation,
+    Algorithm, ClaimsMapper, JwtHandler, JwtKey, JwtRejection, JwtValidator, KeySet, TokenIssuer,
+    Validation,
 };
-use auth_core::revocation::MemoryRevocations;
+use auth_core::store::MemoryRevocations;
 use auth_core::{AuthContext, AuthError, AuthHandler, AuthMethod, Principal};
 use serde_json::{Map, json};
 

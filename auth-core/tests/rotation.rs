@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use auth_core::jwt::{Algorithm, JwtKey, KeyError, KeySet, ManualClock, TokenIssuer, Validation};
+use auth_core::clock::ManualClock;
+use auth_core::jwt::{Algorithm, JwtKey, KeyError, KeySet, TokenIssuer, Validation};
 use auth_core::{AuthContext, AuthHandler, AuthMethod, JwtHandler, Principal};
 
 const START: i64 = 1_900_000_000;

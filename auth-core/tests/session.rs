@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use auth_core::UserStore as _;
-use auth_core::jwt::{Algorithm, JwtKey, KeySet, ManualClock, TokenIssuer, Validation};
+use auth_core::clock::ManualClock;
+use auth_core::jwt::{Algorithm, JwtKey, KeySet, TokenIssuer, Validation};
 use auth_core::password::PasswordHasher;
-use auth_core::session::{LoginError, RefreshLifetimes, TokenService};
 use auth_core::throttle::{LoginThrottle, ThrottlePolicy};
+use auth_core::tokens::{LoginError, RefreshLifetimes, TokenService};
 use auth_core::{
     AuthContext, AuthError, AuthHandler, Credential, JwtHandler, MemoryUserStore, PermissionSet,
     Principal,

@@ -121,7 +121,7 @@ impl<E: Endpoint> Endpoint for RequestLogEndpoint<E> {
 
     async fn call(&self, mut req: Request) -> Result<Self::Output> {
         let started = Instant::now();
-        let request_id = auth_core::jwt::random_id().unwrap_or_else(|_| "-".to_owned());
+        let request_id = auth_core::random::random_id().unwrap_or_else(|_| "-".to_owned());
         let slot = AuditSlot::default();
         req.extensions_mut().insert(slot.clone());
         let method = req.method().clone();

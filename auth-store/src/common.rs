@@ -3,21 +3,15 @@
 //! as a macro over the backend's `Db` type and its `dialect` module.
 
 use std::collections::BTreeSet;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use auth_core::AuthResult;
-use auth_core::revocation::MemoryRevocations;
+use auth_core::store::MemoryRevocations;
 use serde::{Deserialize, Serialize};
 
 use crate::error;
 
 /// The current time in Unix seconds.
-pub(crate) fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
+pub(crate) use auth_core::clock::unix_now as now_secs;
 
 /// A revocation, as one instance tells the others.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,7 +121,7 @@ pub(crate) fn roles(text: &str) -> AuthResult<BTreeSet<String>> {
 }
 
 /// An offset as the databases take it.
-pub(crate) fn offset(page: auth_core::manage::Page) -> i64 {
+pub(crate) fn offset(page: auth_core::store::Page) -> i64 {
     i64::try_from(page.offset).unwrap_or(i64::MAX)
 }
 
@@ -143,12 +137,12 @@ macro_rules! impl_sql_store {
         use std::collections::BTreeSet;
         use std::sync::Arc;
 
-        use auth_core::manage::{
+        use auth_core::store::{
             ManageError, ManageResult, NewUser, Page, HandlerConfigStore, StoredHandlerConfig,
             TokenFilter, TokenRecord, TokenStore, UserAdmin, UserFilter, UserUpdate,
         };
-        use auth_core::revocation::MemoryRevocations;
-        use auth_core::session::{RefreshRecord, RefreshStore, Rotation, TokenHash};
+        use auth_core::store::MemoryRevocations;
+        use auth_core::tokens::{RefreshRecord, RefreshStore, Rotation, TokenHash};
         use auth_core::store::{UserRecord, UserStore};
         use auth_core::throttle::{Failures, ThrottleStore};
         use auth_core::AuthResult;
@@ -412,7 +406,7 @@ macro_rules! impl_sql_store {
                 if user.username.trim().is_empty() {
                     return Err(ManageError::Invalid("the username is empty".into()));
                 }
-                let id = auth_core::jwt::random_id()?;
+                let id = auth_core::random::random_id()?;
                 let now = now_secs();
                 let conflict = conflict_name(&user.username);
                 let mut tx = self.begin_write().await.map_err(|e| error::manage(e, &conflict))?;

@@ -1,7 +1,7 @@
 //! How database failures become the outcomes callers see.
 
 use auth_core::AuthError;
-use auth_core::manage::ManageError;
+use auth_core::store::ManageError;
 
 /// Why a store could not be opened.
 #[derive(Debug, thiserror::Error)]

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::revocation::MemoryRevocations;
+use auth_core::store::MemoryRevocations;
 use sqlx::postgres::{PgListener, PgPoolOptions};
 use tokio::task::JoinHandle;
 

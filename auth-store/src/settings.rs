@@ -5,11 +5,11 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::manage::{HandlerConfigStore, TokenStore, UserAdmin};
-use auth_core::revocation::MemoryRevocations;
-use auth_core::session::RefreshStore;
+use auth_core::store::MemoryRevocations;
 use auth_core::store::UserStore;
+use auth_core::store::{HandlerConfigStore, TokenStore, UserAdmin};
 use auth_core::throttle::ThrottleStore;
+use auth_core::tokens::RefreshStore;
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
@@ -103,7 +103,7 @@ fn masked_url(url: &str) -> String {
 pub struct Stores {
     /// Users: reads on the request path and administration.
     pub users: Arc<dyn UserAdmin>,
-    /// Refresh tokens, for [`TokenService::with_refresh_store`](auth_core::session::TokenService::with_refresh_store).
+    /// Refresh tokens, for [`TokenService::with_refresh_store`](auth_core::tokens::TokenService::with_refresh_store).
     pub refresh: Arc<dyn RefreshStore>,
     /// The registry of issued access tokens and their revocations.
     pub tokens: Arc<dyn TokenStore>,

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use auth_core::revocation::MemoryRevocations;
+use auth_core::store::MemoryRevocations;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::common::{RevocationEvent, impl_sql_store};

@@ -7,12 +7,12 @@ mod support;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use auth_core::manage::{
+use auth_core::store::{
     HandlerConfigStore, ManageError, NewUser, Page, TokenFilter, TokenRecord, TokenStore,
     UserAdmin, UserFilter, UserUpdate,
 };
-use auth_core::revocation::{MemoryRevocations, RevocationCheck};
-use auth_core::session::{RefreshRecord, RefreshStore, Rotation, hash_refresh_token};
+use auth_core::store::{MemoryRevocations, RevocationCheck};
+use auth_core::tokens::{RefreshRecord, RefreshStore, Rotation, hash_refresh_token};
 use auth_core::{AuthPermission, AuthResource, PermissionSet};
 use auth_store::{PgStore, SqliteStore};
 use serde_json::json;
@@ -772,7 +772,7 @@ async fn saving_settings_keeps_exactly_one_active_handler<S: Backend>(s: S) {
     s.save_handler_config("ldap", &json!({"url": "ldap://x"}), false, NOW + 1)
         .await
         .expect("store call");
-    let active = |list: Vec<auth_core::manage::StoredHandlerConfig>| {
+    let active = |list: Vec<auth_core::store::StoredHandlerConfig>| {
         list.into_iter()
             .filter(|h| h.active)
             .map(|h| h.id)

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use auth_core::jwt::{Algorithm, JwtKey, KeySet, TokenIssuer, Validation};
-use auth_core::manage::{NewUser, TokenFilter, TokenRecord, TokenStore, UserAdmin};
 use auth_core::password::PasswordHasher;
-use auth_core::session::TokenService;
+use auth_core::store::{NewUser, TokenFilter, TokenRecord, TokenStore, UserAdmin};
 use auth_core::throttle::{LoginThrottle, ThrottlePolicy};
+use auth_core::tokens::TokenService;
 use auth_core::{BasicHandler, JwtHandler, PermissionSet, Pipeline};
 use auth_poem::{Authenticated, PoemAuth};
 use auth_store::{PgStore, StoreOptions};
@@ -324,7 +324,7 @@ async fn a_restarted_instance_loads_the_revocations_of_the_others() {
         1
     );
     let store_b = PgStore::connect(&url).await.expect("instance B store");
-    use auth_core::revocation::RevocationCheck as _;
+    use auth_core::store::RevocationCheck as _;
     assert!(
         store_b
             .revocations()
@@ -386,7 +386,7 @@ async fn store_down_answers_503_and_lets_nothing_through() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_listener_connection_reconnects_and_misses_no_revocation() {
-    use auth_core::revocation::RevocationCheck as _;
+    use auth_core::store::RevocationCheck as _;
     use sqlx::Connection as _;
     let Some(cluster) = PgCluster::shared() else {
         return;

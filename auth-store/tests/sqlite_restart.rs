@@ -3,11 +3,11 @@
 use std::collections::BTreeSet;
 
 use auth_core::PermissionSet;
-use auth_core::manage::{
+use auth_core::store::RevocationCheck;
+use auth_core::store::{
     HandlerConfigStore, NewUser, TokenFilter, TokenRecord, TokenStore, UserAdmin, UserFilter,
 };
-use auth_core::revocation::RevocationCheck;
-use auth_core::session::{RefreshRecord, RefreshStore, hash_refresh_token};
+use auth_core::tokens::{RefreshRecord, RefreshStore, hash_refresh_token};
 use auth_store::{SqliteStore, StoreSettings};
 use serde_json::json;
 

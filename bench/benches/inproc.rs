@@ -15,7 +15,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use auth_core::jwt::{Algorithm, Validation};
-use auth_core::revocation::{MemoryRevocations, RevocationCheck};
+use auth_core::store::{MemoryRevocations, RevocationCheck};
 use auth_core::{
     ApiKeyHandler, AuthMethod, JwtHandler, PermissionSet, Pipeline, Principal, Requirement,
 };

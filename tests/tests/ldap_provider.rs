@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
-use auth_core::dyn_provider::DynProvider;
 use auth_core::jwt::Validation;
 use auth_core::ldap::{LdapProvider, LdapSettings};
-use auth_core::manage::ManageError;
+use auth_core::provider::dynamic::DynProvider;
+use auth_core::store::ManageError;
 use auth_core::{JwtHandler, Pipeline, RoleMap};
 use auth_poem::PoemAuth;
 use poem::http::StatusCode;
@@ -333,7 +333,7 @@ async fn search_then_bind_with_a_service_account_finds_users_and_refreshes_sessi
         Err(ManageError::NotFound(_))
     ));
     let readers = provider
-        .list_clients(Some("reader"), auth_core::manage::Page::default())
+        .list_clients(Some("reader"), auth_core::store::Page::default())
         .await
         .expect("listed");
     let ids: Vec<_> = readers.iter().map(|c| c.client_id.as_str()).collect();
@@ -395,7 +395,7 @@ async fn the_ldap_section_of_the_settings_builds_the_provider() {
     let Some(slapd) = Slapd::start("settings") else {
         return;
     };
-    let settings: auth_core::provider_settings::ProviderSettings = serde_json::from_value(json!({
+    let settings: auth_core::provider::settings::ProviderSettings = serde_json::from_value(json!({
         "kind": "ldap",
         "url": slapd.url(),
         "user_dn": "uid={username},ou=people,dc=example,dc=org",
@@ -403,7 +403,7 @@ async fn the_ldap_section_of_the_settings_builds_the_provider() {
         "roles": {"admins": ["admin"]},
     }))
     .expect("settings");
-    let cx = auth_core::provider_settings::ProviderContext::new(
+    let cx = auth_core::provider::settings::ProviderContext::new(
         auth_core::password::PasswordHasher::fast_insecure_for_tests(),
     );
     let provider = settings.build(&cx).await.expect("built");

@@ -6,8 +6,8 @@
 
 use std::sync::Arc;
 
-use auth_core::live_handlers::{LiveHandlers, SwitchableHandler};
-use auth_core::manage::{HandlerConfigStore, MemoryHandlerConfigStore};
+use auth_core::handlers::live::{LiveHandlers, SwitchableHandler};
+use auth_core::store::{HandlerConfigStore, MemoryHandlerConfigStore};
 use auth_core::{
     AuthContext, AuthError, AuthHandler, AuthHandlerConfig, AuthMethod, AuthPermission as P,
     AuthResource as R, AuthResult, FromConfig, HandlerRegistry, PermissionSet, Pipeline, Principal,

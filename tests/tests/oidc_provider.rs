@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 
-use auth_core::jwt::{Clock, ManualClock, SystemClock};
+use auth_core::clock::{Clock, ManualClock, SystemClock};
 use auth_core::oidc::{IssuerConfig, OidcHandler};
 use auth_core::{AuthPermission as P, AuthResource as R, Pipeline};
 use auth_poem::{Authenticated, PoemAuth, requires};

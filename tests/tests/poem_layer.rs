@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use auth_core::jwt::{Algorithm, Clock, JwtKey, KeySet, ManualClock, SystemClock};
+use auth_core::clock::{Clock, ManualClock, SystemClock};
+use auth_core::jwt::{Algorithm, JwtKey, KeySet};
 use auth_core::password::PasswordHasher;
 use auth_core::{
     ApiKeyHandler, AuthError, AuthMethod, AuthPermission as P, AuthResource as R, AuthResult,

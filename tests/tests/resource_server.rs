@@ -8,11 +8,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use auth_core::jwt::{
-    Algorithm, Clock, JwtKey, KeySet, ManualClock, TokenIssuer, Validation, sign_compact,
-};
+use auth_core::clock::{Clock, ManualClock};
+use auth_core::jwt::{Algorithm, JwtKey, KeySet, TokenIssuer, Validation, sign_compact};
 use auth_core::oidc::{IssuerConfig, OidcHandler};
-use auth_core::session::TokenService;
+use auth_core::tokens::TokenService;
 use auth_core::{
     AuthContext, AuthError, AuthHandler, AuthMethod, AuthPermission as P, AuthResource as R,
     JwtHandler, MemoryUserStore, PermissionSet, Pipeline, Principal,
@@ -278,7 +277,7 @@ fn token(key: &JwtKey, kid: &str, sub: &str) -> String {
 }
 
 fn random_kid(i: usize) -> String {
-    format!("{}-{i}", auth_core::jwt::random_id().expect("random"))
+    format!("{}-{i}", auth_core::random::random_id().expect("random"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

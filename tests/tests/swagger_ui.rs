@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use auth_core::jwt::{Algorithm, JwtKey, KeySet, TokenIssuer, Validation};
 use auth_core::password::PasswordHasher;
-use auth_core::session::TokenService;
+use auth_core::tokens::TokenService;
 use auth_core::{JwtHandler, MemoryUserStore, PermissionSet, Pipeline};
 use auth_poem::{ApiAuth, PoemAuth};
 use poem::listener::{Acceptor, Listener, TcpListener};
@@ -118,7 +118,8 @@ async fn swagger_ui_authorize_logs_in_with_the_password_flow_and_calls_a_protect
     let run = tokio::process::Command::new("node")
         .arg(&script)
         .arg(format!("http://{addr}/docs"))
-        .args(["alice", "wonderland", "/secret"])
+        // The spec keys the operation by its served path, under the `/api` nest.
+        .args(["alice", "wonderland", "/api/secret"])
         .current_dir(browser_dir())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -6,12 +6,13 @@
 use std::sync::Arc;
 
 use auth_core::async_trait;
-use auth_core::jwt::{Algorithm, JwtKey, KeySet, ManualClock, TokenIssuer, Validation};
-use auth_core::manage::{
+use auth_core::clock::ManualClock;
+use auth_core::jwt::{Algorithm, JwtKey, KeySet, TokenIssuer, Validation};
+use auth_core::password::PasswordHasher;
+use auth_core::store::{
     ManageError, ManageResult, MemoryTokenStore, Page, TokenFilter, TokenRecord, TokenStore,
 };
-use auth_core::password::PasswordHasher;
-use auth_core::session::{TokenPolicy, TokenService};
+use auth_core::tokens::{TokenPolicy, TokenService};
 use auth_core::{
     AuthPermission as P, AuthResource as R, JwtHandler, MemoryUserStore, PermissionSet, Pipeline,
     RoleMap,

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use auth_core::jwt::{Algorithm, JwtKey, KeySet, TokenIssuer, Validation};
 use auth_core::password::PasswordHasher;
-use auth_core::session::TokenService;
 use auth_core::throttle::{LoginThrottle, ThrottlePolicy};
+use auth_core::tokens::TokenService;
 use auth_core::{JwtHandler, MemoryUserStore, PermissionSet, Pipeline};
 use auth_poem::{Authenticated, PoemAuth};
 use poem::http::StatusCode;

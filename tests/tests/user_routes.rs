@@ -5,14 +5,14 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use auth_core::dyn_provider::DynProvider;
 use auth_core::jwt::{Algorithm, JwtKey, KeySet, TokenIssuer, Validation};
-use auth_core::manage::{ManageError, ManageResult};
 use auth_core::password::PasswordHasher;
+use auth_core::provider::dynamic::DynProvider;
+use auth_core::provider::store::StoreProvider;
 use auth_core::provider::{AuthProvider, ClientData, NoPackage};
-use auth_core::session::TokenService;
-use auth_core::store_provider::StoreProvider;
+use auth_core::store::{ManageError, ManageResult};
 use auth_core::throttle::{LoginThrottle, ThrottlePolicy};
+use auth_core::tokens::TokenService;
 use auth_core::{
     AuthPermission as P, AuthResource as R, JwtHandler, MemoryUserStore, PermissionSet, Pipeline,
     RoleMap, async_trait,
@@ -798,7 +798,7 @@ struct LoginOnly;
 
 #[async_trait]
 impl AuthProvider for LoginOnly {
-    type AuthPackage = auth_core::store_provider::LoginPackage;
+    type AuthPackage = auth_core::provider::store::LoginPackage;
     type CreatePackage = NoPackage;
     type RegisterPackage = NoPackage;
     type UpdatePackage = NoPackage;
@@ -810,7 +810,7 @@ impl AuthProvider for LoginOnly {
 
     async fn authenticate(
         &self,
-        package: auth_core::store_provider::LoginPackage,
+        package: auth_core::provider::store::LoginPackage,
     ) -> ManageResult<ClientData> {
         if package.username == "root" && package.password == "root-password" {
             Ok(ClientData {

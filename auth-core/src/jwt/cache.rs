@@ -59,8 +59,10 @@ pub(super) struct Entry {
     pub(super) mapped: OnceLock<Principal>,
 }
 
-/// Verified tokens by their bytes; see the
-/// [module documentation](self) for what a hit still checks.
+/// Verified tokens by their bytes. A hit skips the signature check only:
+/// the clock-dependent checks (`exp`, `nbf`, `iat`, lifetime) run again
+/// against the clock of that moment, and the handler's revocation check
+/// runs as for a fresh token; a refusal is never cached.
 ///
 /// On in every [`JwtHandler::new`](super::JwtHandler::new), with
 /// [`DEFAULT_VERIFIED_CACHE`](super::DEFAULT_VERIFIED_CACHE) entries; sized

@@ -37,17 +37,19 @@ pub use key::{Algorithm, JwtKey, KeyError, KeySet, MIN_RSA_BITS};
 use validate::Checked;
 pub(crate) use validate::strip_prefix_ci;
 pub use validate::{
-    Clock, DEFAULT_LEEWAY, DEFAULT_MAX_HEADER_LEN, DEFAULT_MAX_LIFETIME, DEFAULT_MAX_TOKEN_LEN,
-    JwtRejection, JwtValidator, ManualClock, SystemClock, ValidToken, Validation,
+    DEFAULT_LEEWAY, DEFAULT_MAX_HEADER_LEN, DEFAULT_MAX_LIFETIME, DEFAULT_MAX_TOKEN_LEN,
+    JwtRejection, JwtValidator, ValidToken, Validation,
 };
 
+use crate::clock::{Clock, SystemClock};
 use crate::context::AuthContext;
 use crate::credential::Credential;
 use crate::error::{AuthError, AuthResult};
-use crate::handler::AuthHandler;
+use crate::handlers::AuthHandler;
 use crate::permission::Scope;
 use crate::principal::{AuthMethod, Principal};
-use crate::revocation::RevocationCheck;
+use crate::random::random_id;
+use crate::store::RevocationCheck;
 
 /// Turns validated claims into a [`Principal`].
 pub trait ClaimsMapper: Send + Sync + 'static {
@@ -342,8 +344,8 @@ impl AuthHandler for JwtHandler {
         Some(self.answer(credential, cx))
     }
 
-    fn jwt_verification(&self) -> Option<crate::handler::JwtVerification<'_>> {
-        Some(crate::handler::JwtVerification {
+    fn jwt_verification(&self) -> Option<crate::handlers::JwtVerification<'_>> {
+        Some(crate::handlers::JwtVerification {
             keys: self.validator.keys(),
             revocations: self.revocations.as_ref(),
         })
@@ -466,7 +468,8 @@ pub const DEFAULT_TOKEN_MINUTES: u64 = 1440;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use auth_core::jwt::{Algorithm, Clock, JwtKey, KeySet, ManualClock, TokenIssuer};
+/// use auth_core::clock::{Clock, ManualClock};
+/// use auth_core::jwt::{Algorithm, JwtKey, KeySet, TokenIssuer};
 ///
 /// let clock = ManualClock::new(1_000_000);
 /// let old = JwtKey::generate(Algorithm::EdDSA).unwrap().with_kid("2025-01");
@@ -823,13 +826,4 @@ pub fn sign_compact(key: &JwtKey, header: &Value, claims: &Value) -> AuthResult<
     token.push('.');
     token.push_str(&URL_SAFE_NO_PAD.encode(sig));
     Ok(token)
-}
-
-/// A random 128-bit identifier, base64url-encoded.
-pub fn random_id() -> AuthResult<String> {
-    let mut bytes = [0u8; 16];
-    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| {
-        AuthError::Misconfigured("the system random number generator failed".into())
-    })?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
 }

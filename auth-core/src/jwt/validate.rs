@@ -1,10 +1,7 @@
 //! Token validation: structure, header, signature, then claims.
 
 use std::collections::BTreeSet;
-use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -13,60 +10,7 @@ use serde_json::{Map, Value};
 use super::cache::{Entry, VerifiedCache};
 use super::json::{self, JsonError};
 use super::key::{Algorithm, JwtKey, KeySet};
-
-/// A source of the current time, so tests can move it.
-pub trait Clock: Send + Sync + fmt::Debug + 'static {
-    /// Seconds since the Unix epoch.
-    fn now(&self) -> i64;
-}
-
-/// The system clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> i64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-            .unwrap_or(0)
-    }
-}
-
-/// A clock that stands still until told to move; for tests.
-///
-/// ```
-/// use auth_core::jwt::{Clock, ManualClock};
-///
-/// let clock = ManualClock::new(1_000);
-/// clock.advance(60);
-/// assert_eq!(clock.now(), 1_060);
-/// ```
-#[derive(Debug, Clone, Default)]
-pub struct ManualClock(Arc<AtomicI64>);
-
-impl ManualClock {
-    /// A clock showing `now`.
-    pub fn new(now: i64) -> Self {
-        Self(Arc::new(AtomicI64::new(now)))
-    }
-
-    /// Sets the time.
-    pub fn set(&self, now: i64) {
-        self.0.store(now, Ordering::SeqCst);
-    }
-
-    /// Moves the time by `secs` (negative moves it back).
-    pub fn advance(&self, secs: i64) {
-        self.0.fetch_add(secs, Ordering::SeqCst);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> i64 {
-        self.0.load(Ordering::SeqCst)
-    }
-}
+use crate::clock::{Clock, SystemClock};
 
 /// The default cap on a token's total length, in bytes.
 pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;

@@ -43,7 +43,7 @@ pub enum FetchError {
     Invalid(String),
 }
 
-/// An HTTP GET of a JSON document. [`ReqwestFetcher`] implements it (feature
+/// An HTTP GET of a JSON document. `ReqwestFetcher` implements it (feature
 /// `remote-jwks`); another client can too. The engine wraps every call in
 /// its own timeout as well, so a fetcher that hangs cannot hold a refresh.
 #[async_trait]

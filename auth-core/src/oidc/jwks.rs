@@ -9,7 +9,8 @@ use arc_swap::ArcSwapOption;
 use serde_json::Value;
 
 use super::fetch::{FetchError, Fetcher, cache_max_age, url_is_allowed};
-use crate::jwt::{Algorithm, Clock, JwtKey, KeySet};
+use crate::clock::Clock;
+use crate::jwt::{Algorithm, JwtKey, KeySet};
 
 /// How often a remote key set is fetched, and how long it is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -64,13 +64,14 @@ pub use fetch::ReqwestFetcher;
 pub use fetch::{FetchError, Fetched, Fetcher, MAX_DOCUMENT_BYTES, cache_max_age, url_is_allowed};
 pub use jwks::{JwksRefresh, KeyLookupError, KeySource, RemoteJwks, parse_jwks};
 
+use crate::clock::{Clock, SystemClock};
 use crate::context::AuthContext;
 use crate::error::{AuthError, AuthResult};
-use crate::handler::AuthHandler;
+use crate::handlers::AuthHandler;
 use crate::jwt::json::{self, JsonError};
 use crate::jwt::{
-    Algorithm, ClaimMapping, ClaimsMapper, Clock, DEFAULT_LEEWAY, DEFAULT_MAX_HEADER_LEN,
-    DEFAULT_MAX_TOKEN_LEN, JwtValidator, KeySet, SystemClock, Validation,
+    Algorithm, ClaimMapping, ClaimsMapper, DEFAULT_LEEWAY, DEFAULT_MAX_HEADER_LEN,
+    DEFAULT_MAX_TOKEN_LEN, JwtValidator, KeySet, Validation,
 };
 use crate::principal::Principal;
 
@@ -329,7 +330,7 @@ pub struct OidcHandlerBuilder {
 }
 
 impl OidcHandlerBuilder {
-    /// Fetches with this client (default: [`ReqwestFetcher`], feature `remote-jwks`).
+    /// Fetches with this client (default: `ReqwestFetcher`, feature `remote-jwks`).
     pub fn fetcher(mut self, fetcher: Arc<dyn Fetcher>) -> Self {
         self.fetcher = Some(fetcher);
         self
@@ -567,7 +568,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::jwt::{JwtKey, ManualClock};
+    use crate::clock::ManualClock;
+    use crate::jwt::JwtKey;
 
     const NOW: i64 = 1_750_000_000;
     const ISSUER: &str = "https://idp.example";

@@ -6,13 +6,13 @@ use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use auth_core::dyn_provider::DynProvider;
+use auth_core::handlers::live::LiveHandlers;
 use auth_core::jwt::{KeySet, Validation};
-use auth_core::live_handlers::LiveHandlers;
-use auth_core::manage::UserAdmin;
 use auth_core::password::PasswordHasher;
-use auth_core::session::{RefreshLifetimes, TokenService};
-use auth_core::store_provider::StoreProvider;
+use auth_core::provider::dynamic::DynProvider;
+use auth_core::provider::store::StoreProvider;
+use auth_core::store::UserAdmin;
+use auth_core::tokens::{RefreshLifetimes, TokenService};
 use auth_core::{
     AfterHook, ApiKeyHandler, AuthContext, AuthError, AuthHandler, AuthResult, BeforeHook,
     PermissionSet, Pipeline, Principal, RoleMap, Settings,
@@ -226,7 +226,7 @@ impl PoemAuthBuilder {
         self.handler_arc(Arc::new(handler))
     }
 
-    /// Adds a shared handler (a [`SwitchableHandler`](auth_core::live_handlers::SwitchableHandler),
+    /// Adds a shared handler (a [`SwitchableHandler`](auth_core::handlers::live::SwitchableHandler),
     /// say), as [`handler`](Self::handler) does.
     pub fn handler_arc(mut self, handler: Arc<dyn AuthHandler>) -> Self {
         if let Some(hub) = self.parts("handler") {
@@ -347,7 +347,7 @@ impl PoemAuthBuilder {
 
     /// The handler-settings service behind `/auth_handler/settings` (see
     /// [`PoemAuth::live_handlers_routes`]); put its
-    /// [`SwitchableHandler`](auth_core::live_handlers::SwitchableHandler)
+    /// [`SwitchableHandler`](auth_core::handlers::live::SwitchableHandler)
     /// in the pipeline.
     pub fn live_handlers(mut self, settings: Arc<LiveHandlers>) -> Self {
         self.live_handlers = Some(settings);

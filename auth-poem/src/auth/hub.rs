@@ -5,10 +5,10 @@
 use std::sync::Arc;
 
 use auth_core::jwt::{KeySet, TokenIssuer, Validation};
-use auth_core::manage::UserAdmin;
 use auth_core::password::PasswordHasher;
-use auth_core::session::{RefreshLifetimes, TokenService};
-use auth_core::store_provider::StoreProvider;
+use auth_core::provider::store::StoreProvider;
+use auth_core::store::UserAdmin;
+use auth_core::tokens::{RefreshLifetimes, TokenService};
 use auth_core::{
     ApiKeyHandler, AuthError, AuthHandler, AuthResult, JwtHandler, Pipeline, PipelineBuilder,
     RoleMap, Settings,

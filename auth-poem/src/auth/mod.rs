@@ -4,11 +4,11 @@ use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use auth_core::dyn_provider::DynProvider;
-use auth_core::live_handlers::LiveHandlers;
-use auth_core::manage::{ManageError, ManageResult};
-use auth_core::session::TokenService;
-use auth_core::store_provider::{AdminSeed, StoreProvider};
+use auth_core::handlers::live::LiveHandlers;
+use auth_core::provider::dynamic::DynProvider;
+use auth_core::provider::store::{AdminSeed, StoreProvider};
+use auth_core::store::{ManageError, ManageResult};
+use auth_core::tokens::TokenService;
 use auth_core::{
     AuthContext, AuthError, AuthResult, Channel, Credential, PermissionSet, Pipeline, Principal,
     Requirement, Settings,

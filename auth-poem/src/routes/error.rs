@@ -1,8 +1,8 @@
 //! How the management routes answer a failed operation: the status of the
 //! [`ManageError`] and a JSON body `{"error": "...", "detail": "..."}`.
 
-use auth_core::live_handlers::SwitchError;
-use auth_core::manage::ManageError;
+use auth_core::handlers::live::SwitchError;
+use auth_core::store::ManageError;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object};
 

@@ -9,15 +9,15 @@
 //! | `PUT /auth_handler/settings/:id` | `AUTH_HANDLER:EDIT` |
 //!
 //! Secret values are shown as `"*****"`; the rule that makes a field secret
-//! is in [`auth_core::live_handlers`]. Without a
+//! is in [`auth_core::handlers::live`]. Without a
 //! [`LiveHandlers`] service
 //! ([`PoemAuthBuilder::live_handlers`](crate::PoemAuthBuilder::live_handlers))
 //! the routes answer 501.
 
 use std::sync::Arc;
 
-use auth_core::live_handlers::{HandlerView, LiveHandlers};
-use auth_core::manage::ManageError;
+use auth_core::handlers::live::{HandlerView, LiveHandlers};
+use auth_core::store::ManageError;
 use auth_core::{AuthPermission, AuthResource};
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use auth_core::session::{LoginError, TokenPair, TokenService};
+use auth_core::tokens::{LoginError, TokenPair, TokenService};
 use auth_core::{AuthError, PermissionSet, Principal};
 use poem::Request;
 use poem::http::StatusCode;

@@ -13,14 +13,14 @@
 //! | `POST /tokens` | `USERS:WRITE` |
 //!
 //! Without a token service with a token store
-//! ([`TokenService::with_token_store`](auth_core::session::TokenService::with_token_store))
+//! ([`TokenService::with_token_store`](auth_core::tokens::TokenService::with_token_store))
 //! they answer 501.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use auth_core::manage::{ManageError, Page, TokenFilter, TokenRecord};
-use auth_core::session::TokenService;
+use auth_core::store::{ManageError, Page, TokenFilter, TokenRecord};
+use auth_core::tokens::TokenService;
 use auth_core::{AuthPermission, AuthResource};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;

@@ -36,11 +36,11 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use auth_core::dyn_provider::{DynProvider, PackageKind};
 use auth_core::grant::Grant;
-use auth_core::manage::{ManageError, Page, UserFilter};
 use auth_core::provider::ClientData;
-use auth_core::session::{LoginError, TokenPair};
+use auth_core::provider::dynamic::{DynProvider, PackageKind};
+use auth_core::store::{ManageError, Page, UserFilter};
+use auth_core::tokens::{LoginError, TokenPair};
 use auth_core::{
     AuthError, AuthMethod, AuthPermission as P, AuthResource as R, PermissionSet, Principal,
 };

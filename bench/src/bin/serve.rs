@@ -19,7 +19,7 @@ use std::sync::{Arc, OnceLock};
 
 use auth_core::jwt::{Algorithm, TokenIssuer, Validation};
 use auth_core::password::PasswordHasher;
-use auth_core::session::TokenService;
+use auth_core::tokens::TokenService;
 use auth_core::{AuthPermission as P, AuthResource as R, JwtHandler, MemoryUserStore, Pipeline};
 use auth_poem::PoemAuth;
 use poem::listener::TcpListener;

@@ -13,7 +13,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use auth_core::live_handlers::{LiveHandlers, SwitchableHandler};
+use auth_core::handlers::live::{LiveHandlers, SwitchableHandler};
 use auth_core::throttle::{LoginThrottle, ThrottlePolicy};
 use auth_core::{
     AuthContext, AuthMethod, Channel, HandlerRegistry, PermissionSet, Principal, RoleMap, Settings,
@@ -119,8 +119,8 @@ pub fn jwt_secret(settings: &Settings, data_dir: &Path) -> Result<SecretString, 
     }
     let secret = format!(
         "{}{}",
-        auth_core::jwt::random_id()?,
-        auth_core::jwt::random_id()?
+        auth_core::random::random_id()?,
+        auth_core::random::random_id()?
     );
     write_private(&path, &secret)?;
     tracing::warn!(

@@ -45,7 +45,7 @@ impl TempDir {
         let dir = std::env::temp_dir().join(format!(
             "chat-service-e2e-{}-{}",
             std::process::id(),
-            auth_core::jwt::random_id().expect("random")
+            auth_core::random::random_id().expect("random")
         ));
         std::fs::create_dir_all(&dir).expect("temp dir");
         Self(dir)

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use auth_core::jwt::{Algorithm, JwtKey, KeySet, TokenIssuer};
-use auth_core::session::TokenService;
+use auth_core::tokens::TokenService;
 use auth_core::{MemoryUserStore, RoleMap};
 use poem::Endpoint;
 use poem::http::StatusCode;

@@ -4,20 +4,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::clock::unix_now;
 use crate::context::AuthContext;
 use crate::error::{AuthError, AuthResult};
-use crate::handler::AuthHandler;
+use crate::handlers::AuthHandler;
 use crate::password::PasswordHasher;
 use crate::principal::{AuthMethod, Principal};
 use crate::store::UserStore;
 use crate::throttle::LoginThrottle;
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
 
 /// Checks Basic credentials against a user store with argon2id.
 ///
@@ -60,7 +54,7 @@ impl BasicHandler {
     }
 
     /// Counts failures in `throttle` (the token service's:
-    /// [`TokenService::throttle`](crate::session::TokenService::throttle)).
+    /// [`TokenService::throttle`](crate::tokens::TokenService::throttle)).
     #[must_use]
     pub fn with_throttle(mut self, throttle: LoginThrottle) -> Self {
         self.throttle = throttle;

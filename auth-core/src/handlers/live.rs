@@ -16,8 +16,8 @@
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! use std::sync::Arc;
-//! use auth_core::live_handlers::{LiveHandlers, SwitchableHandler};
-//! use auth_core::manage::MemoryHandlerConfigStore;
+//! use auth_core::handlers::live::{LiveHandlers, SwitchableHandler};
+//! use auth_core::store::MemoryHandlerConfigStore;
 //! use auth_core::{
 //!     async_trait, auth_handler, AuthContext, AuthHandler, AuthHandlerConfig, AuthMethod,
 //!     AuthResult, Credential, FromConfig, HandlerRegistry, Pipeline, Principal,
@@ -67,14 +67,14 @@ use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::clock::{Clock, SystemClock};
 use crate::context::AuthContext;
 use crate::credential::Credential;
 use crate::error::{AuthError, AuthResult};
-use crate::handler::AuthHandler;
-use crate::handler_config::{ConfigError, FieldError, HandlerRegistry};
-use crate::jwt::{Clock, SystemClock};
-use crate::manage::{HandlerConfigStore, ManageError, StoredHandlerConfig};
+use crate::handlers::AuthHandler;
+use crate::handlers::config::{ConfigError, FieldError, HandlerRegistry};
 use crate::principal::Principal;
+use crate::store::{HandlerConfigStore, ManageError, StoredHandlerConfig};
 
 /// What a secret value is shown as, and what, sent back, keeps it.
 pub const MASK: &str = "*****";

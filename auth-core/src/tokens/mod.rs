@@ -10,17 +10,17 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::clock::{Clock, SystemClock};
 use crate::credential::looks_like_jwt;
-use crate::dyn_provider::DynProvider;
 use crate::error::{AuthError, AuthResult};
-use crate::jwt::{
-    Clock, IssuedToken, JwtValidator, SystemClock, TokenIssuer, Validation, random_id,
-};
-use crate::manage::ManageError;
+use crate::jwt::{IssuedToken, JwtValidator, TokenIssuer, Validation};
 use crate::password::PasswordHasher;
 use crate::principal::{AuthMethod, Principal, RoleMap};
 use crate::provider::ClientData;
-use crate::revocation::MemoryRevocations;
+use crate::provider::dynamic::DynProvider;
+use crate::random::random_id;
+use crate::store::ManageError;
+use crate::store::MemoryRevocations;
 use crate::store::{UserRecord, UserStore};
 use crate::throttle::LoginThrottle;
 
@@ -263,7 +263,7 @@ pub struct TokenService {
     roles: RoleMap,
     policy: RefreshLifetimes,
     clock: Arc<dyn Clock>,
-    registry: Option<Arc<dyn crate::manage::TokenStore>>,
+    registry: Option<Arc<dyn crate::store::TokenStore>>,
     token_policy: TokenPolicy,
 }
 
@@ -353,7 +353,7 @@ impl TokenService {
 
     /// Whether `check` is this service's revocation list (the same value,
     /// not merely an equal one).
-    pub fn is_own_revocations(&self, check: &Arc<dyn crate::revocation::RevocationCheck>) -> bool {
+    pub fn is_own_revocations(&self, check: &Arc<dyn crate::store::RevocationCheck>) -> bool {
         std::ptr::addr_eq(Arc::as_ptr(check), Arc::as_ptr(&self.revocations))
     }
 

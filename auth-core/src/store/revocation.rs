@@ -31,7 +31,7 @@ pub trait RevocationCheck: Send + Sync + 'static {
 /// presented in two spellings.
 ///
 /// ```
-/// use auth_core::revocation::{MemoryRevocations, RevocationCheck};
+/// use auth_core::store::{MemoryRevocations, RevocationCheck};
 ///
 /// let r = MemoryRevocations::default();
 /// r.revoke_jti("abc", 2_000_000_000);

@@ -1,4 +1,4 @@
-//! Managing users, issued tokens and handler settings: the traits the
+//! Managing users, issued tokens and handler configs: the traits the
 //! management routes of `auth-poem` call and the stores of `auth-store`
 //! implement.
 //!
@@ -15,10 +15,6 @@ use serde_json::{Map, Value};
 use crate::error::AuthError;
 use crate::permission::PermissionSet;
 use crate::store::{UserRecord, UserStore};
-
-mod memory;
-
-pub use memory::{MemoryHandlerConfigStore, MemoryTokenStore};
 
 /// Why a management operation did not happen.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,7 +60,7 @@ impl ManageError {
     /// The HTTP status this outcome maps to.
     ///
     /// ```
-    /// use auth_core::manage::ManageError;
+    /// use auth_core::store::ManageError;
     /// assert_eq!(ManageError::Conflict("alice".into()).status(), 409);
     /// assert_eq!(ManageError::Unsupported("create_client").status(), 501);
     /// ```
@@ -257,7 +253,7 @@ pub struct TokenFilter {
 /// The registry of issued access tokens, and the revocations that every
 /// instance sharing the store must honour.
 ///
-/// Implementations keep an in-memory [`MemoryRevocations`](crate::revocation::MemoryRevocations)
+/// Implementations keep an in-memory [`MemoryRevocations`](crate::store::MemoryRevocations)
 /// that the JWT handler consults, update it at once for their own
 /// revocations, and bring in other instances' revocations within a second.
 #[async_trait]

@@ -10,7 +10,7 @@ use subtle::ConstantTimeEq;
 use crate::context::AuthContext;
 use crate::credential::Credential;
 use crate::error::AuthResult;
-use crate::handler::AuthHandler;
+use crate::handlers::AuthHandler;
 use crate::permission::PermissionSet;
 use crate::principal::{AuthMethod, Channel, Principal};
 

@@ -21,7 +21,7 @@
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! use std::sync::Arc;
 //! use auth_core::password::PasswordHasher;
-//! use auth_core::provider_settings::{ProviderContext, ProviderSettings};
+//! use auth_core::provider::settings::{ProviderContext, ProviderSettings};
 //! use auth_core::MemoryUserStore;
 //!
 //! #[derive(serde::Deserialize)]
@@ -32,7 +32,7 @@
 //! let cx = ProviderContext::new(hasher.clone()).store(Arc::new(MemoryUserStore::new(hasher)));
 //! let provider = file.provider.build(&cx).await?;
 //! assert_eq!(provider.name(), "store");
-//! # Ok::<_, auth_core::manage::ManageError>(())
+//! # Ok::<_, auth_core::store::ManageError>(())
 //! # }).unwrap();
 //! ```
 
@@ -41,11 +41,11 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use crate::dyn_provider::DynProvider;
-use crate::manage::{ManageError, ManageResult, UserAdmin};
 use crate::password::PasswordHasher;
-use crate::session::TokenService;
-use crate::store_provider::{DEFAULT_MIN_PASSWORD_LENGTH, StoreProvider};
+use crate::provider::dynamic::DynProvider;
+use crate::provider::store::{DEFAULT_MIN_PASSWORD_LENGTH, StoreProvider};
+use crate::store::{ManageError, ManageResult, UserAdmin};
+use crate::tokens::TokenService;
 
 /// The default variable the seeded administrator's password is read from.
 pub const DEFAULT_ADMIN_PASSWORD_ENV: &str = "AUTH_ADMIN_PASSWORD";

@@ -7,9 +7,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AuthError, AuthResult};
-use crate::manage::{ManageError, ManageResult, NewUser, Page, UserAdmin, UserFilter, UserUpdate};
 use crate::password::PasswordHasher;
 use crate::permission::PermissionSet;
+use crate::store::{ManageError, ManageResult, NewUser, Page, UserAdmin, UserFilter, UserUpdate};
 
 /// A user as a store keeps it.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
@@ -249,7 +249,7 @@ impl MemoryUserStore {
 #[async_trait]
 impl UserAdmin for MemoryUserStore {
     async fn create_user(&self, user: NewUser) -> ManageResult<UserRecord> {
-        let id = crate::jwt::random_id()?;
+        let id = crate::random::random_id()?;
         let mut users = self.write_admin()?;
         if users.contains_key(&user.username) {
             return Err(ManageError::Conflict(format!(

@@ -65,7 +65,7 @@ use serde_json::Value;
 
 use crate::__private::ConfigOf;
 use crate::error::{AuthError, AuthResult};
-use crate::handler::AuthHandler;
+use crate::handlers::AuthHandler;
 
 /// A handler's configuration: what the handler-settings routes list,
 /// validate and activate.
@@ -170,7 +170,7 @@ impl<T: JsonSchema> ConfigSchema for T {
 /// One invalid value in a config: where, and what is wrong with it.
 ///
 /// ```
-/// use auth_core::handler_config::FieldError;
+/// use auth_core::handlers::config::FieldError;
 ///
 /// let e = FieldError::new("/server_url", "missing field `server_url`");
 /// assert_eq!(e.to_string(), "/server_url: missing field `server_url`");

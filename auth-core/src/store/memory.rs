@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{
+use super::manage::{
     HandlerConfigStore, ManageError, ManageResult, Page, StoredHandlerConfig, TokenFilter,
     TokenRecord, TokenStore,
 };
-use crate::revocation::MemoryRevocations;
+use crate::store::MemoryRevocations;
 
 fn poisoned(what: &str) -> ManageError {
     ManageError::Unavailable(format!("{what} lock poisoned"))
@@ -36,8 +36,8 @@ fn matches(record: &TokenRecord, filter: &TokenFilter) -> bool {
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// use std::sync::Arc;
-/// use auth_core::manage::{MemoryTokenStore, TokenFilter, TokenRecord, TokenStore};
-/// use auth_core::revocation::RevocationCheck;
+/// use auth_core::store::{MemoryTokenStore, TokenFilter, TokenRecord, TokenStore};
+/// use auth_core::store::RevocationCheck;
 ///
 /// let store = MemoryTokenStore::new();
 /// store.record_token(TokenRecord {
@@ -70,7 +70,7 @@ impl MemoryTokenStore {
     }
 
     /// The revocation list to hand to the JWT handler and the token service
-    /// ([`TokenService::with_revocations`](crate::session::TokenService::with_revocations)).
+    /// ([`TokenService::with_revocations`](crate::tokens::TokenService::with_revocations)).
     pub fn revocations(&self) -> Arc<MemoryRevocations> {
         self.revocations.clone()
     }
@@ -150,7 +150,7 @@ impl TokenStore for MemoryTokenStore {
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// use auth_core::manage::{MemoryHandlerConfigStore, HandlerConfigStore};
+/// use auth_core::store::{MemoryHandlerConfigStore, HandlerConfigStore};
 ///
 /// let store = MemoryHandlerConfigStore::new();
 /// store.save_handler_config("A", &serde_json::json!({"x": 1}), true, 10).await.unwrap();
@@ -219,7 +219,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
-    use crate::revocation::RevocationCheck;
+    use crate::store::RevocationCheck;
 
     fn record(jti: &str, client: &str, role: &str, created: i64, expires: i64) -> TokenRecord {
         TokenRecord {

@@ -1,5 +1,10 @@
 //! The [`AuthHandler`] trait: one way of turning a credential into a principal.
 
+pub mod apikey;
+pub mod basic;
+pub mod config;
+pub mod live;
+
 use async_trait::async_trait;
 use secrecy::ExposeSecret;
 
@@ -7,7 +12,7 @@ use crate::context::AuthContext;
 use crate::credential::Credential;
 use crate::error::AuthResult;
 use crate::principal::Principal;
-use crate::revocation::RevocationCheck;
+use crate::store::RevocationCheck;
 
 /// What a handler that verifies JWTs checks them with, as
 /// [`AuthHandler::jwt_verification`] reports it: a service that mints

@@ -10,10 +10,10 @@
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! use std::sync::Arc;
-//! use auth_core::dyn_provider::{DynProvider, PackageKind};
-//! use auth_core::manage::ManageError;
+//! use auth_core::provider::dynamic::{DynProvider, PackageKind};
+//! use auth_core::store::ManageError;
 //! use auth_core::provider::{AuthProvider, ClientData, NoPackage};
-//! use auth_core::{async_trait, manage::ManageResult};
+//! use auth_core::{async_trait, store::ManageResult};
 //!
 //! #[derive(serde::Deserialize, schemars::JsonSchema)]
 //! struct Pin { pin: u32 }
@@ -48,8 +48,8 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::manage::{ManageError, ManageResult, Page, UserFilter};
 use crate::provider::{AuthProvider, ClientData};
+use crate::store::{ManageError, ManageResult, Page, UserFilter};
 
 /// Which of a provider's packages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -151,7 +151,7 @@ pub trait DynProvider: Send + Sync + 'static {
 /// Reads a package, naming the field that does not fit.
 ///
 /// ```
-/// use auth_core::dyn_provider::parse_package;
+/// use auth_core::provider::dynamic::parse_package;
 /// #[derive(Debug, serde::Deserialize)]
 /// struct Login { username: String }
 /// let err = parse_package::<Login>(serde_json::json!({"username": 7})).unwrap_err();

@@ -7,6 +7,14 @@
 //! capability: a method a provider does not override answers
 //! [`ManageError::Unsupported`], which the routes turn into 501.
 
+pub mod dynamic;
+pub mod settings;
+pub mod store;
+
+pub use dynamic::DynProvider;
+pub use settings::ProviderSettings;
+pub use store::StoreProvider;
+
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
@@ -15,8 +23,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::manage::{ManageError, ManageResult, Page, UserFilter};
 use crate::principal::{AuthMethod, Principal};
+use crate::store::{ManageError, ManageResult, Page, UserFilter};
 
 /// A client (user) as a provider describes it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -59,7 +67,7 @@ pub struct NoPackage {}
 ///
 /// ```
 /// use auth_core::provider::{AuthProvider, ClientData, NoPackage};
-/// use auth_core::manage::{ManageError, ManageResult};
+/// use auth_core::store::{ManageError, ManageResult};
 /// use auth_core::async_trait;
 ///
 /// #[derive(serde::Deserialize, schemars::JsonSchema)]

@@ -4,9 +4,9 @@
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! use std::sync::Arc;
-//! use auth_core::dyn_provider::DynProvider;
+//! use auth_core::provider::dynamic::DynProvider;
 //! use auth_core::password::PasswordHasher;
-//! use auth_core::store_provider::{AdminSeed, StoreProvider};
+//! use auth_core::provider::store::{AdminSeed, StoreProvider};
 //! use auth_core::MemoryUserStore;
 //!
 //! let hasher = PasswordHasher::fast_insecure_for_tests();
@@ -21,7 +21,7 @@
 //! assert!(admin.roles.contains("admin"));
 //! // Never again once users exist.
 //! assert!(matches!(provider.seed_admin_with("AUTH_ADMIN_PASSWORD", None).await?, AdminSeed::Existing));
-//! # Ok::<_, auth_core::manage::ManageError>(())
+//! # Ok::<_, auth_core::store::ManageError>(())
 //! # }).unwrap();
 //! ```
 
@@ -36,12 +36,12 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::manage::{ManageError, ManageResult, NewUser, Page, UserAdmin, UserFilter, UserUpdate};
 use crate::password::PasswordHasher;
 use crate::permission::PermissionSet;
 use crate::provider::{AuthProvider, ClientData};
-use crate::session::TokenService;
+use crate::store::{ManageError, ManageResult, NewUser, Page, UserAdmin, UserFilter, UserUpdate};
 use crate::store::{UserRecord, UserStore};
+use crate::tokens::TokenService;
 
 /// The username of the seeded administrator.
 pub const ADMIN_USERNAME: &str = "admin";
@@ -343,7 +343,7 @@ impl StoreProvider {
     /// once users exist.
     ///
     /// ```no_run
-    /// # async fn run(provider: auth_core::store_provider::StoreProvider) -> auth_core::manage::ManageResult<()> {
+    /// # async fn run(provider: auth_core::provider::store::StoreProvider) -> auth_core::store::ManageResult<()> {
     /// provider.seed_admin("AUTH_ADMIN_PASSWORD").await?;
     /// # Ok(()) }
     /// ```
@@ -717,7 +717,7 @@ mod tests {
 
     use super::*;
     use crate::MemoryUserStore;
-    use crate::dyn_provider::DynProvider;
+    use crate::provider::dynamic::DynProvider;
 
     fn provider() -> StoreProvider {
         let hasher = PasswordHasher::fast_insecure_for_tests();

@@ -10,9 +10,9 @@ use super::TokenService;
 use crate::error::{AuthError, AuthResult};
 use crate::grant::Grant;
 use crate::jwt::IssuedToken;
-use crate::manage::{ManageError, ManageResult, Page, TokenFilter, TokenRecord, TokenStore};
 use crate::principal::{AuthMethod, Principal};
-use crate::revocation::MemoryRevocations;
+use crate::store::MemoryRevocations;
+use crate::store::{ManageError, ManageResult, Page, TokenFilter, TokenRecord, TokenStore};
 
 /// The lifetimes an administrator may give a token issued for a client
 /// ([`TokenService::issue_for_client`]), in seconds.
@@ -58,8 +58,8 @@ impl TokenService {
     /// ```
     /// use std::sync::Arc;
     /// use auth_core::jwt::{Algorithm, JwtKey, KeySet, TokenIssuer};
-    /// use auth_core::manage::MemoryTokenStore;
-    /// use auth_core::session::TokenService;
+    /// use auth_core::store::MemoryTokenStore;
+    /// use auth_core::tokens::TokenService;
     /// use auth_core::MemoryUserStore;
     ///
     /// let keys = Arc::new(KeySet::single(JwtKey::hmac(Algorithm::HS256, b"an-hmac-secret-of-at-least-32-bytes!").unwrap()));
