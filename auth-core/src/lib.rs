@@ -14,8 +14,6 @@ pub mod grant;
 pub mod handlers;
 pub mod hooks;
 pub mod jwt;
-#[cfg(feature = "ldap")]
-pub mod ldap;
 pub mod oidc;
 pub mod password;
 pub mod permission;

@@ -11,11 +11,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use auth_core::jwt::Validation;
-use auth_core::ldap::{LdapProvider, LdapSettings};
 use auth_core::provider::dynamic::DynProvider;
 use auth_core::store::ManageError;
 use auth_core::{JwtHandler, Pipeline, RoleMap};
 use auth_poem::PoemAuth;
+use auth_store::ldap::{LdapProvider, LdapSettings};
 use poem::http::StatusCode;
 use poem::test::{TestClient, TestResponse};
 use poem::{Endpoint, Route};
@@ -395,7 +395,7 @@ async fn the_ldap_section_of_the_settings_builds_the_provider() {
     let Some(slapd) = Slapd::start("settings") else {
         return;
     };
-    let settings: auth_core::provider::settings::ProviderSettings = serde_json::from_value(json!({
+    let settings: auth_store::ProviderSettings = serde_json::from_value(json!({
         "kind": "ldap",
         "url": slapd.url(),
         "user_dn": "uid={username},ou=people,dc=example,dc=org",
@@ -403,7 +403,7 @@ async fn the_ldap_section_of_the_settings_builds_the_provider() {
         "roles": {"admins": ["admin"]},
     }))
     .expect("settings");
-    let cx = auth_core::provider::settings::ProviderContext::new(
+    let cx = auth_store::ProviderContext::new(
         auth_core::password::PasswordHasher::fast_insecure_for_tests(),
     );
     let provider = settings.build(&cx).await.expect("built");

@@ -8,11 +8,9 @@
 //! [`ManageError::Unsupported`], which the routes turn into 501.
 
 pub mod dynamic;
-pub mod settings;
 pub mod store;
 
 pub use dynamic::DynProvider;
-pub use settings::ProviderSettings;
 pub use store::StoreProvider;
 
 use std::collections::BTreeSet;

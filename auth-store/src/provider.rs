@@ -10,7 +10,7 @@
 //!
 //! ```toml
 //! [provider]
-//! kind = "ldap"               # needs auth-core's `ldap` feature
+//! kind = "ldap"               # needs auth-store's `ldap` feature
 //! url = "ldaps://ldap.example.org"
 //! user_dn = "uid={username},ou=people,dc=example,dc=org"
 //! group_base = "ou=groups,dc=example,dc=org"
@@ -21,7 +21,7 @@
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! use std::sync::Arc;
 //! use auth_core::password::PasswordHasher;
-//! use auth_core::provider::settings::{ProviderContext, ProviderSettings};
+//! use auth_store::{ProviderContext, ProviderSettings};
 //! use auth_core::MemoryUserStore;
 //!
 //! #[derive(serde::Deserialize)]
@@ -41,11 +41,11 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use crate::password::PasswordHasher;
-use crate::provider::dynamic::DynProvider;
-use crate::provider::store::{DEFAULT_MIN_PASSWORD_LENGTH, StoreProvider};
-use crate::store::{ManageError, ManageResult, UserAdmin};
-use crate::tokens::TokenService;
+use auth_core::password::PasswordHasher;
+use auth_core::provider::DynProvider;
+use auth_core::provider::store::{DEFAULT_MIN_PASSWORD_LENGTH, StoreProvider};
+use auth_core::store::{ManageError, ManageResult, UserAdmin};
+use auth_core::tokens::TokenService;
 
 /// The default variable the seeded administrator's password is read from.
 pub const DEFAULT_ADMIN_PASSWORD_ENV: &str = "AUTH_ADMIN_PASSWORD";
@@ -59,7 +59,7 @@ pub enum ProviderSettings {
     /// The LDAP provider ([`LdapProvider`](crate::ldap::LdapProvider)).
     #[cfg(feature = "ldap")]
     Ldap(Box<crate::ldap::LdapSettings>),
-    /// The LDAP provider, which this build lacks (auth-core's `ldap`
+    /// The LDAP provider, which this build lacks (auth-store's `ldap`
     /// feature is off): building it fails with a message saying so.
     #[cfg(not(feature = "ldap"))]
     Ldap(serde::de::IgnoredAny),
@@ -178,7 +178,7 @@ impl ProviderSettings {
             }
             #[cfg(not(feature = "ldap"))]
             Self::Ldap(_) => Err(ManageError::Misconfigured(
-                "the `ldap` provider needs auth-core built with its `ldap` feature".into(),
+                "the `ldap` provider needs auth-store built with its `ldap` feature".into(),
             )),
         }
     }
@@ -187,7 +187,7 @@ impl ProviderSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::MemoryUserStore;
+    use auth_core::MemoryUserStore;
 
     #[derive(Debug, Deserialize)]
     struct File {

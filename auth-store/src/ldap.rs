@@ -47,9 +47,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::provider::{AuthProvider, ClientData, NoPackage};
-use crate::store::{ManageError, ManageResult, Page};
-use crate::tokens::TokenService;
+use auth_core::provider::{AuthProvider, ClientData, NoPackage};
+use auth_core::store::{ManageError, ManageResult, Page};
+use auth_core::tokens::TokenService;
 
 /// The LDAP result code of a failed bind.
 const INVALID_CREDENTIALS: u32 = 49;
