@@ -2,24 +2,20 @@
 //! from `AUTH_ADMIN_PASSWORD`, or is generated and printed once to stderr.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+
+use auth_test::Served;
 
 /// A quickstart process on a free loopback port; killed on drop.
 struct Quickstart {
-    child: Child,
-    port: u16,
+    served: Served,
 }
 
 impl Quickstart {
     fn start(admin_password: Option<&str>) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_quickstart"));
-        cmd.args(["--bind", &format!("127.0.0.1:{port}")])
-            .env("AUTH_DEV_MODE", "true")
+        cmd.env("AUTH_DEV_MODE", "true")
             .env("RUST_LOG", "warn")
             .env_remove("AUTH_ADMIN_PASSWORD")
             .env_remove("AUTH_API_KEY")
@@ -29,29 +25,19 @@ impl Quickstart {
             cmd.env("AUTH_ADMIN_PASSWORD", password);
         }
         Self {
-            child: cmd.spawn().expect("quickstart starts"),
-            port,
+            served: Served::spawn(cmd),
         }
     }
 
     /// Waits until the server accepts connections.
     fn wait_ready(&mut self) {
-        for _ in 0..1000 {
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("quickstart exited: {status}");
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        panic!("quickstart did not listen");
+        self.served.wait_ready();
     }
 
     /// The status line of a JSON login.
     fn login(&self, username: &str, password: &str) -> String {
         let body = format!(r#"{{"username":"{username}","password":"{password}"}}"#);
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        let mut stream = TcpStream::connect(self.served.addr()).expect("connect");
         write!(
             stream,
             "POST /auth/token HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
@@ -66,19 +52,12 @@ impl Quickstart {
 
     /// Stops the process and returns everything it wrote to stderr.
     fn stop(mut self) -> String {
-        let _ = self.child.kill();
+        self.served.stop();
         let mut err = String::new();
-        if let Some(mut stderr) = self.child.stderr.take() {
+        if let Some(mut stderr) = self.served.child().stderr.take() {
             let _ = stderr.read_to_string(&mut err);
         }
         err
-    }
-}
-
-impl Drop for Quickstart {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -102,7 +81,7 @@ fn admin_password_from_the_environment_logs_in_and_nothing_is_printed() {
 #[test]
 fn without_the_variable_a_generated_password_is_printed_once_and_logs_in() {
     let mut app = Quickstart::start(None);
-    let stderr = app.child.stderr.take().expect("stderr");
+    let stderr = app.served.child().stderr.take().expect("stderr");
     let mut lines = BufReader::new(stderr).lines();
     let password = loop {
         let line = lines
@@ -116,7 +95,7 @@ fn without_the_variable_a_generated_password_is_printed_once_and_logs_in() {
     assert!(password.len() >= 20, "{password}");
     app.wait_ready();
     assert_eq!(app.login("admin", &password), "HTTP/1.1 200 OK");
-    let _ = app.child.kill();
+    app.served.stop();
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(
         rest.iter().all(|l| !l.contains(&password)),

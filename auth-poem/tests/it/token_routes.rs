@@ -5,19 +5,18 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use auth_core::clock::{Clock, ManualClock, unix_now};
 use auth_core::jwt::{Algorithm, JwtKey, KeySet, TokenIssuer, Validation};
 use auth_core::password::PasswordHasher;
 use auth_core::throttle::{LoginThrottle, ThrottlePolicy};
 use auth_core::tokens::TokenService;
 use auth_core::{JwtHandler, MemoryUserStore, PermissionSet, Pipeline};
 use auth_poem::{Authenticated, PoemAuth};
+use auth_test::{json_of, post_json_from};
 use poem::http::StatusCode;
 use poem::test::{TestClient, TestResponse};
 use poem::{Endpoint, EndpointExt, Route, get, handler};
 use serde_json::{Value, json};
-use support::{json_of, post_json_from};
-
-mod support;
 
 #[handler]
 fn whoami(user: Authenticated) -> String {
@@ -45,16 +44,26 @@ fn app_behind(
         lockout_after: 5,
         ..ThrottlePolicy::default()
     };
+    // The time stands still: the throttle counts in whole seconds, and a
+    // second boundary between two logins must not end a backoff early.
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(unix_now()));
     let tokens = Arc::new(
         TokenService::new(
-            TokenIssuer::new(keys.clone(), None).expect("issuer"),
+            TokenIssuer::new(keys.clone(), None)
+                .expect("issuer")
+                .with_clock(clock.clone()),
             users.clone(),
         )
         .with_hasher(hasher)
-        .with_throttle(LoginThrottle::new(throttle)),
+        .with_throttle(LoginThrottle::new(throttle))
+        .with_clock(clock.clone()),
     );
     let pipeline = Pipeline::builder()
-        .handler(JwtHandler::new(keys, Validation::new()).with_revocations(tokens.revocations()))
+        .handler(
+            JwtHandler::new(keys, Validation::new())
+                .with_clock(clock)
+                .with_revocations(tokens.revocations()),
+        )
         .build()
         .expect("pipeline");
     let auth = PoemAuth::from_pipeline(pipeline)
@@ -124,7 +133,7 @@ async fn json_login_answers_bearer_tokens_that_open_protected_routes() {
             .is_some_and(|r| r.len() >= 43)
     );
     assert_eq!(whoami_status(&cli, access).await, StatusCode::OK);
-    let me = support::me(&cli, access).await;
+    let me = auth_test::me(&cli, access).await;
     assert_eq!(me["id"], "alice");
     assert_eq!(me["roles"], json!(["reader"]));
     assert!(me["permissions"]["CONVERSATION"].is_array());

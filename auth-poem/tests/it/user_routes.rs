@@ -18,14 +18,12 @@ use auth_core::{
     RoleMap, async_trait,
 };
 use auth_poem::PoemAuth;
+use auth_test::{bearer, json_of, login, post_json_from, request};
 use poem::http::StatusCode;
 use poem::test::{TestClient, TestResponse};
 use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::{OpenApi, OpenApiService, payload::PlainText};
 use serde_json::{Value, json};
-use support::{bearer, json_of, login, post_json_from, request};
-
-mod support;
 
 const ADMIN_PASSWORD: &str = "admin-password-for-tests";
 
@@ -235,7 +233,7 @@ async fn a_wrong_current_password_counts_as_a_failed_login_of_the_account() {
     resp.assert_status(StatusCode::TOO_MANY_REQUESTS);
     assert!(resp.0.headers().contains_key("retry-after"));
     // The same budget as the token route's, whatever the spelling.
-    let resp = support::token_login(&cli, "Ann ", "ann-password").await;
+    let resp = auth_test::token_login(&cli, "Ann ", "ann-password").await;
     resp.assert_status(StatusCode::TOO_MANY_REQUESTS);
     // Another account is untouched.
     login(&cli, "admin", ADMIN_PASSWORD).await;
@@ -827,7 +825,7 @@ impl AuthProvider for LoginOnly {
 #[tokio::test]
 async fn a_capability_the_provider_lacks_is_501_and_so_is_having_no_provider() {
     let roles = RoleMap::new().superuser("admin");
-    let (keys, tokens) = support::token_service(8, roles.clone());
+    let (keys, tokens) = auth_test::token_service(8, roles.clone());
     let pipeline = || {
         Pipeline::builder()
             .roles(roles.clone())

@@ -3,11 +3,14 @@
 //! server; a custom authenticator chosen by name; extra headers. Every test
 //! ends by checking that its logs hold no secret.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::common::{
+    API_KEY, BASIC_PASSWORD, BASIC_USER, CLIENT_ID, CLIENT_SECRET, Logs, OAuthSeen, OWNER_PASSWORD,
+    OWNER_USER, PROXY_PASSWORD, PROXY_USER, Server, TOKEN_PASSWORD, TOKEN_USER, Upstream, client,
+    client_error, client_from, clock,
+};
 use auth_client::secrecy::{ExposeSecret, SecretString};
 use auth_client::{
     Authenticator, AuthenticatorRegistry, ClientError, CredentialConfig, async_trait,
@@ -19,11 +22,6 @@ use auth_core::{
     AuthPermission, AuthResource, JwtHandler, MemoryUserStore, PermissionSet, Pipeline,
 };
 use auth_poem::{Authenticated, PoemAuth};
-use common::{
-    API_KEY, BASIC_PASSWORD, BASIC_USER, CLIENT_ID, CLIENT_SECRET, Logs, OAuthSeen, OWNER_PASSWORD,
-    OWNER_USER, PROXY_PASSWORD, PROXY_USER, Server, TOKEN_PASSWORD, TOKEN_USER, Upstream, client,
-    client_error, client_from, clock,
-};
 use poem::{Endpoint, EndpointExt, Route, get, handler};
 use reqwest::StatusCode;
 use reqwest_middleware::ClientWithMiddleware;
@@ -71,7 +69,7 @@ async fn basic_authenticator_opens_a_basic_protected_route() {
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(resp.text().await.expect("body"), "hello monitor");
 
-    let wrong = common::client(
+    let wrong = crate::common::client(
         json!({"authenticator": "basic", "username": BASIC_USER, "password": "wrong-SECRET"}),
         &clock(),
     );
@@ -143,7 +141,7 @@ async fn api_key_goes_in_a_query_parameter_when_opted_in_masked_in_logs() {
 #[tokio::test]
 async fn a_transport_error_does_not_show_a_query_api_key() {
     let logs = Logs::capture();
-    let (addr, hang_up) = common::hang_up_server().await;
+    let (addr, hang_up) = crate::common::hang_up_server().await;
     let record = json!({"authenticator": "api_key", "api_key": API_KEY, "query_param": "auth"});
     let client = client(record, &clock());
 
@@ -156,7 +154,7 @@ async fn a_transport_error_does_not_show_a_query_api_key() {
     let shown = format!("{err} {err:?}");
     assert!(!shown.contains(API_KEY), "{shown}");
     assert!(logs.text().contains("request failed"), "{}", logs.text());
-    assert!(!logs.text().contains(common::MARK));
+    assert!(!logs.text().contains(crate::common::MARK));
 }
 
 /// A user with base permissions (which read, but do not write, users).
@@ -602,7 +600,7 @@ async fn requests_go_through_the_configured_proxy_with_its_credentials() {
     assert_eq!(seen["headers"]["authorization"], API_KEY);
     assert_eq!(
         seen["headers"]["proxy-authorization"],
-        format!("Basic {}", common::encoded_secrets()[2])
+        format!("Basic {}", crate::common::encoded_secrets()[2])
     );
     logs.assert_no_secret();
 }
@@ -612,7 +610,7 @@ async fn no_proxy_hosts_are_reached_directly() {
     let logs = Logs::capture();
     let upstream = Upstream::new();
     let server = Server::start(upstream.app()).await;
-    let (dead_proxy, hang_up) = common::hang_up_server().await;
+    let (dead_proxy, hang_up) = crate::common::hang_up_server().await;
     let record = json!({
         "authenticator": "api_key",
         "api_key": API_KEY,

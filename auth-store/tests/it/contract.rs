@@ -2,8 +2,6 @@
 //! server: every trait method's behaviour, conflicts, not-found, paging,
 //! filters, and atomicity under concurrency.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::sync::Arc;
 

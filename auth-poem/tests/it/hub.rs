@@ -9,13 +9,11 @@ use auth_core::jwt::{Algorithm, JwtKey, KeySet, Validation};
 use auth_core::password::PasswordHasher;
 use auth_core::{AuthError, JwtHandler, MemoryUserStore, Pipeline, RoleMap};
 use auth_poem::{Authenticated, PoemAuth};
+use auth_test::{bearer, json_of, login, token_service};
 use poem::http::StatusCode;
 use poem::test::TestClient;
 use poem::{EndpointExt, Route, get, handler};
 use serde_json::json;
-use support::{bearer, json_of, login, token_service};
-
-mod support;
 
 #[handler]
 fn whoami(user: Authenticated) -> String {

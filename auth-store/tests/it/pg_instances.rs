@@ -2,12 +2,11 @@
 //! one is refused by the others within a second; and when the database
 //! goes away, requests that need it answer 503 and nothing is let through.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support::pg::PgCluster;
 use auth_core::jwt::{Algorithm, JwtKey, KeySet, TokenIssuer, Validation};
 use auth_core::password::PasswordHasher;
 use auth_core::store::{NewUser, TokenFilter, TokenRecord, TokenStore, UserAdmin};
@@ -21,7 +20,6 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use poem::listener::{Acceptor as _, Listener as _, TcpListener};
 use poem::{Endpoint, EndpointExt, Route, Server, get, handler};
 use serde_json::{Value, json};
-use support::pg::PgCluster;
 
 #[handler]
 fn whoami(user: Authenticated) -> String {

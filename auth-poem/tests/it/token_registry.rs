@@ -18,14 +18,12 @@ use auth_core::{
     RoleMap,
 };
 use auth_poem::PoemAuth;
+use auth_test::{bearer, json_of, request, status_and_json};
 use poem::endpoint::BoxEndpoint;
 use poem::http::StatusCode;
 use poem::test::TestClient;
 use poem::{EndpointExt, Route};
 use serde_json::{Value, json};
-use support::{bearer, json_of, request, status_and_json};
-
-mod support;
 
 const START: i64 = 1_800_000_000;
 
@@ -444,7 +442,7 @@ async fn admin_issues_a_recorded_token_with_a_subset_of_the_clients_roles() {
     assert_eq!(body["expires_in"], 3600);
     assert_eq!(body["token_type"], "bearer");
     let token = body["access_token"].as_str().expect("token");
-    let me = support::me(&app.cli, token).await;
+    let me = auth_test::me(&app.cli, token).await;
     assert_eq!(me["id"], "bob");
     assert_eq!(me["roles"], json!(["reader"]));
 
@@ -582,7 +580,7 @@ async fn an_administrator_ends_a_session_as_a_whole_and_no_other() {
     assert_eq!(status, StatusCode::OK, "{next}");
     let second = next["access_token"].as_str().expect("access").to_owned();
     let other = app.login("alice").await;
-    let sid = support::me(&app.cli, &second).await["extra"]["sid"]
+    let sid = auth_test::me(&app.cli, &second).await["extra"]["sid"]
         .as_str()
         .expect("sid")
         .to_owned();

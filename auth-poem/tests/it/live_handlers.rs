@@ -20,8 +20,6 @@ use poem::test::TestClient;
 use poem::{EndpointExt, Route, get, handler};
 use serde_json::{Value, json};
 
-mod support;
-
 // ---- the configurable handlers ----
 
 /// Accepts one service key.
@@ -179,8 +177,8 @@ impl App {
         body: Option<Value>,
     ) -> (StatusCode, Value) {
         let credential = key.map(|k| ("x-api-key", k.to_owned()));
-        support::status_and_json(
-            support::request(&self.cli, method, path, credential, body.as_ref()).await,
+        auth_test::status_and_json(
+            auth_test::request(&self.cli, method, path, credential, body.as_ref()).await,
         )
         .await
     }

@@ -1,11 +1,11 @@
 //! The chat service's wire contract, end to end: the built binary is started
 //! on a free loopback port and driven over real HTTP and WebSocket.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use auth_test::Served;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::{self, Message};
@@ -16,24 +16,19 @@ const ADMIN_PASSWORD: &str = "admin-password-for-the-e2e-test";
 
 /// A running chat-service process, killed when dropped.
 struct Service {
-    child: Child,
+    served: Served,
     base: String,
     _data: TempDir,
 }
 
 impl Service {
     /// Stops the process and hands back its data directory.
-    fn stop(mut self) -> TempDir {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        TempDir(std::mem::take(&mut self._data.0))
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn stop(self) -> TempDir {
+        let Self {
+            mut served, _data, ..
+        } = self;
+        served.stop();
+        _data
     }
 }
 
@@ -61,14 +56,6 @@ impl Drop for TempDir {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
 fn command(env: &[(&str, &str)], data: &TempDir) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_chat-service"));
     // Run from the data directory: the service needs nothing from the source tree.
@@ -87,25 +74,15 @@ async fn start(env: &[(&str, &str)]) -> Service {
 }
 
 async fn start_in(env: &[(&str, &str)], data: TempDir) -> Service {
-    let port = free_port();
-    let child = command(env, &data)
-        .args(["--bind", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the chat-service binary starts");
-    let service = Service {
-        child,
-        base: format!("127.0.0.1:{port}"),
+    let mut cmd = command(env, &data);
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    let mut served = Served::spawn(cmd);
+    served.ready().await;
+    Service {
+        base: served.addr(),
+        served,
         _data: data,
-    };
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(&service.base).await.is_ok() {
-            return service;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("chat-service did not start listening on {}", service.base);
 }
 
 async fn locked() -> Service {
@@ -499,14 +476,10 @@ fn without_keys_it_refuses_to_bind_beyond_loopback() {
 #[tokio::test]
 async fn a_generated_admin_password_is_printed_once_and_works() {
     let data = TempDir::new();
-    let port = free_port();
-    let mut child = command(&[("CCAT_API_KEY", HTTP_KEY)], &data)
-        .args(["--bind", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starts");
-    let stderr = child.stderr.take().expect("stderr");
+    let mut cmd = command(&[("CCAT_API_KEY", HTTP_KEY)], &data);
+    cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+    let mut served = Served::spawn(cmd);
+    let stderr = served.child().stderr.take().expect("stderr");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         use std::io::BufRead as _;
@@ -517,9 +490,9 @@ async fn a_generated_admin_password_is_printed_once_and_works() {
             let _ = tx.send(line);
         }
     });
-    let svc = Service {
-        child,
-        base: format!("127.0.0.1:{port}"),
+    let mut svc = Service {
+        base: served.addr(),
+        served,
         _data: data,
     };
     let mut password = None;
@@ -531,12 +504,7 @@ async fn a_generated_admin_password_is_printed_once_and_works() {
     }
     let password = password.expect("the generated password is printed");
     assert!(password.len() >= 20);
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(&svc.base).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    svc.served.ready().await;
     let jwt = svc.login("admin", &password).await;
     assert!(!jwt.is_empty());
 }
@@ -548,7 +516,6 @@ async fn a_generated_admin_password_never_reaches_the_log_and_can_be_rotated() {
     let data = TempDir::new();
     let log_path = data.0.join("service.log");
     let log = std::fs::File::create(&log_path).expect("log file");
-    let port = free_port();
     let mut cmd = command(&[("CCAT_API_KEY", HTTP_KEY), ("NO_COLOR", "1")], &data);
     // Everything our crates log, whichever stream it goes to: the tracing
     // output (stdout) in the file, stderr read line by line.
@@ -556,13 +523,9 @@ async fn a_generated_admin_password_never_reaches_the_log_and_can_be_rotated() {
         "RUST_LOG",
         "info,auth_core=trace,auth_poem=trace,auth_store=trace,chat_service=trace",
     );
-    let mut child = cmd
-        .args(["--bind", &format!("127.0.0.1:{port}")])
-        .stdout(log)
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starts");
-    let stderr = child.stderr.take().expect("stderr");
+    cmd.stdout(log).stderr(Stdio::piped());
+    let mut served = Served::spawn(cmd);
+    let stderr = served.child().stderr.take().expect("stderr");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         use std::io::BufRead as _;
@@ -573,9 +536,9 @@ async fn a_generated_admin_password_never_reaches_the_log_and_can_be_rotated() {
             let _ = tx.send(line);
         }
     });
-    let svc = Service {
-        child,
-        base: format!("127.0.0.1:{port}"),
+    let mut svc = Service {
+        base: served.addr(),
+        served,
         _data: data,
     };
     let mut stderr_lines = Vec::new();
@@ -592,12 +555,7 @@ async fn a_generated_admin_password_never_reaches_the_log_and_can_be_rotated() {
         }
     }
     let password = password.expect("the generated password is printed");
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(&svc.base).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    svc.served.ready().await;
 
     // Use it, then rotate it as the README says: PATCH /users/me.
     let jwt = svc.login("admin", &password).await;
@@ -685,8 +643,7 @@ async fn one_log_line_per_request_names_the_caller_and_never_a_secret() {
     let data = TempDir::new();
     let log_path = data.0.join("service.log");
     let log = std::fs::File::create(&log_path).expect("log file");
-    let port = free_port();
-    let child = command(
+    let mut cmd = command(
         &[
             ("CCAT_API_KEY", HTTP_KEY),
             ("CCAT_API_KEY_WS", WS_KEY),
@@ -694,23 +651,15 @@ async fn one_log_line_per_request_names_the_caller_and_never_a_secret() {
             ("NO_COLOR", "1"),
         ],
         &data,
-    )
-    .args(["--bind", &format!("127.0.0.1:{port}")])
-    .stdout(log.try_clone().expect("clone"))
-    .stderr(log)
-    .spawn()
-    .expect("starts");
-    let svc = Service {
-        child,
-        base: format!("127.0.0.1:{port}"),
+    );
+    cmd.stdout(log.try_clone().expect("clone")).stderr(log);
+    let served = Served::spawn(cmd);
+    let mut svc = Service {
+        base: served.addr(),
+        served,
         _data: data,
     };
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(&svc.base).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    svc.served.ready().await;
     let jwt = svc.login("admin", ADMIN_PASSWORD).await;
     let (status, _) = svc.get("/", Some(HTTP_KEY)).await;
     assert_eq!(status, 200);

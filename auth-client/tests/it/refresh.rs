@@ -3,12 +3,12 @@
 //! re-authentication after a 401, and the pause after a failed login. Every
 //! test ends by checking that its logs hold no secret.
 
-mod common;
-
 use std::sync::atomic::Ordering;
 
+use crate::common::{
+    Logs, Server, TOKEN_PASSWORD, TOKEN_USER, Upstream, client, client_error, clock,
+};
 use auth_client::ClientError;
-use common::{Logs, Server, TOKEN_PASSWORD, TOKEN_USER, Upstream, client, client_error, clock};
 use reqwest::StatusCode;
 use reqwest_middleware::ClientWithMiddleware;
 use serde_json::{Value, json};
@@ -120,8 +120,8 @@ async fn oauth2_refreshes_dynamically_by_default() {
     let record = json!({
         "authenticator": "oauth2",
         "token_url": server.url("/oauth/token"),
-        "client_id": common::CLIENT_ID,
-        "client_secret": common::CLIENT_SECRET,
+        "client_id": crate::common::CLIENT_ID,
+        "client_secret": crate::common::CLIENT_SECRET,
     });
     let client = client(record, &clock);
 

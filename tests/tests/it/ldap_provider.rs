@@ -16,14 +16,12 @@ use auth_core::store::ManageError;
 use auth_core::{JwtHandler, Pipeline, RoleMap};
 use auth_poem::PoemAuth;
 use auth_store::ldap::{LdapProvider, LdapSettings};
+use auth_test::{json_of, token_login};
 use poem::http::StatusCode;
 use poem::test::{TestClient, TestResponse};
 use poem::{Endpoint, Route};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use support::{json_of, token_login};
-
-mod support;
 
 const SLAPD: &str = "/usr/sbin/slapd";
 const SLAPADD: &str = "/usr/sbin/slapadd";
@@ -204,7 +202,7 @@ impl Drop for Slapd {
 
 fn app(provider: Arc<dyn DynProvider>) -> TestClient<impl Endpoint> {
     let roles = RoleMap::new().superuser("admin");
-    let (keys, tokens) = support::token_service(5, roles.clone());
+    let (keys, tokens) = auth_test::token_service(5, roles.clone());
     let pipeline = Pipeline::builder()
         .roles(roles)
         .handler(JwtHandler::new(keys, Validation::new()).with_revocations(tokens.revocations()))
@@ -225,7 +223,7 @@ async fn me<E: Endpoint>(cli: &TestClient<E>, login: TestResponse) -> Value {
         .as_str()
         .expect("token")
         .to_owned();
-    support::me(cli, &token).await
+    auth_test::me(cli, &token).await
 }
 
 #[tokio::test]

@@ -17,31 +17,15 @@ use auth_core::{
     JwtHandler, MemoryUserStore, PermissionSet, Pipeline, Principal,
 };
 use auth_poem::{Authenticated, PoemAuth};
+use auth_test::{bind_loopback, serve_on};
 use poem::http::StatusCode;
-use poem::listener::{Acceptor, Listener, TcpListener};
+
 use poem::web::Data;
-use poem::{EndpointExt, IntoResponse, Response, Route, Server, get, handler};
+use poem::{EndpointExt, IntoResponse, Response, Route, get, handler};
 use serde_json::{Value, json};
 
 const START: i64 = 1_900_000_000;
 const AUDIENCE: &str = "chat-api";
-
-/// Binds a loopback port; the base URL and the acceptor to serve on.
-async fn bind() -> (String, poem::listener::TcpAcceptor) {
-    let acceptor = TcpListener::bind("127.0.0.1:0")
-        .into_acceptor()
-        .await
-        .expect("bind a loopback port");
-    let addr = acceptor.local_addr()[0]
-        .as_socket_addr()
-        .copied()
-        .expect("a socket address");
-    (format!("http://{addr}"), acceptor)
-}
-
-fn serve(acceptor: poem::listener::TcpAcceptor, app: impl poem::Endpoint + 'static) {
-    tokio::spawn(Server::new_with_acceptor(acceptor).run(app));
-}
 
 #[handler]
 fn conversations(user: Authenticated) -> Response {
@@ -94,7 +78,7 @@ async fn validator_follows_the_issuers_discovery_document_across_a_key_rotation(
     let clock_arc: Arc<dyn Clock> = Arc::new(clock.clone());
 
     // Service A: issues with an Ed25519 key, publishes JWKS and discovery.
-    let (a_base, a_acceptor) = bind().await;
+    let (a_base, a_acceptor) = bind_loopback().await;
     let iss = format!("{a_base}/auth");
     let issuer = TokenIssuer::new(
         Arc::new(KeySet::single(
@@ -127,7 +111,7 @@ async fn validator_follows_the_issuers_discovery_document_across_a_key_rotation(
         .token_service(service)
         .build()
         .expect("auth");
-    serve(
+    serve_on(
         a_acceptor,
         Route::new().nest("/auth", a_auth.routes()).at(
             "/api/conversations",
@@ -142,8 +126,8 @@ async fn validator_follows_the_issuers_discovery_document_across_a_key_rotation(
         .build()
         .expect("oidc handler");
     let b_auth = PoemAuth::new(Pipeline::builder().handler(oidc).build().expect("pipeline"));
-    let (b_base, b_acceptor) = bind().await;
-    serve(
+    let (b_base, b_acceptor) = bind_loopback().await;
+    serve_on(
         b_acceptor,
         Route::new().at(
             "/api/conversations",
@@ -257,8 +241,8 @@ async fn jwks_endpoint(server: Data<&JwksServer>) -> Response {
 async fn start_jwks(keys: &KeySet) -> (String, JwksServer) {
     let server = JwksServer::default();
     *server.doc.lock().expect("lock") = keys.to_jwks();
-    let (base, acceptor) = bind().await;
-    serve(
+    let (base, acceptor) = bind_loopback().await;
+    serve_on(
         acceptor,
         Route::new()
             .at("/jwks", get(jwks_endpoint))
@@ -623,13 +607,13 @@ fn lying_discovery(server: Data<&JwksServer>) -> poem::web::Json<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_discovery_document_naming_another_issuer_is_refused() {
-    let (base, acceptor) = bind().await;
+    let (base, acceptor) = bind_loopback().await;
     let server = JwksServer::default();
     *server.doc.lock().expect("lock") = json!({
         "issuer": "https://impostor.example",
         "jwks_uri": format!("{base}/jwks"),
     });
-    serve(
+    serve_on(
         acceptor,
         Route::new()
             .at("/.well-known/openid-configuration", get(lying_discovery))
