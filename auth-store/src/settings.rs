@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::store::MemoryRevocations;
+use auth_core::store::RefreshStore;
 use auth_core::store::UserStore;
 use auth_core::store::{HandlerConfigStore, TokenStore, UserAdmin};
 use auth_core::throttle::ThrottleStore;
-use auth_core::tokens::RefreshStore;
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;

@@ -165,10 +165,24 @@ fn scale(c: &mut Criterion) {
     assert!(!revocations.is_revoked(Some(fresh), Some(sid), "alice", Some(1)));
     assert!(revocations.is_revoked(Some(revoked), Some(sid), "alice", Some(1)));
     c.bench_function("scale/revocation_1M_miss", |b| {
-        b.iter(|| revocations.is_revoked(Some(black_box(fresh)), Some(black_box(sid)), "alice", Some(1)))
+        b.iter(|| {
+            revocations.is_revoked(
+                Some(black_box(fresh)),
+                Some(black_box(sid)),
+                "alice",
+                Some(1),
+            )
+        })
     });
     c.bench_function("scale/revocation_1M_hit", |b| {
-        b.iter(|| revocations.is_revoked(Some(black_box(revoked)), Some(black_box(sid)), "alice", Some(1)))
+        b.iter(|| {
+            revocations.is_revoked(
+                Some(black_box(revoked)),
+                Some(black_box(sid)),
+                "alice",
+                Some(1),
+            )
+        })
     });
 }
 

@@ -1,14 +1,9 @@
 //! Logins, rotating refresh tokens with reuse detection, revocation and
 //! login throttling: the logic behind a token endpoint, without HTTP.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
-use aws_lc_rs::digest;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 
 use crate::clock::{Clock, SystemClock};
 use crate::credential::looks_like_jwt;
@@ -21,229 +16,18 @@ use crate::provider::dynamic::DynProvider;
 use crate::random::random_id;
 use crate::store::ManageError;
 use crate::store::MemoryRevocations;
+use crate::store::{MemoryRefreshStore, RefreshRecord, RefreshStore, Rotation, hash_refresh_token};
 use crate::store::{UserRecord, UserStore};
 use crate::throttle::LoginThrottle;
 
+mod login;
+mod refresh;
 mod registry;
 
+pub use login::{LoginError, TokenPair};
+pub use refresh::RefreshLifetimes;
+use refresh::new_refresh_token;
 pub use registry::TokenPolicy;
-
-/// The SHA-256 of a refresh token: what stores keep instead of the token.
-pub type TokenHash = [u8; 32];
-
-/// Hashes a refresh token for storage. Refresh tokens carry 256 random bits,
-/// so a fast hash is enough: there is nothing to brute-force.
-pub fn hash_refresh_token(token: &str) -> TokenHash {
-    let mut out = [0u8; 32];
-    out.copy_from_slice(digest::digest(&digest::SHA256, token.as_bytes()).as_ref());
-    out
-}
-
-/// One stored refresh token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RefreshRecord {
-    /// The family: every token rotated from one login.
-    pub family: String,
-    /// The user's id.
-    pub user_id: String,
-    /// When this token was issued.
-    pub created_at: i64,
-    /// When this token expires (sliding lifetime, capped by the family's).
-    pub expires_at: i64,
-    /// When the family expires, however often it is rotated (absolute lifetime).
-    pub family_expires_at: i64,
-    /// Whether the token was already exchanged.
-    pub used: bool,
-}
-
-/// The outcome of presenting a refresh token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Rotation {
-    /// The token was valid; it is now used and its successor stored.
-    Rotated(RefreshRecord),
-    /// The token was already used: its family has been revoked.
-    Reused {
-        /// The revoked family.
-        family: String,
-    },
-    /// Unknown, expired or revoked.
-    Invalid,
-}
-
-/// Where refresh tokens live. `rotate` must be atomic: of two concurrent
-/// rotations of one token, exactly one sees it unused.
-#[async_trait]
-pub trait RefreshStore: Send + Sync + 'static {
-    /// Stores a new token.
-    async fn insert(&self, hash: TokenHash, record: RefreshRecord) -> AuthResult<()>;
-
-    /// Consumes `presented` and stores `successor` in its family, in one step.
-    /// A token already used revokes its whole family.
-    async fn rotate(
-        &self,
-        presented: &TokenHash,
-        successor: TokenHash,
-        now: i64,
-        sliding_secs: i64,
-    ) -> AuthResult<Rotation>;
-
-    /// Revokes every token of a family; returns the family's user, if known.
-    async fn revoke_family(&self, family: &str) -> AuthResult<Option<String>>;
-
-    /// The family a token belongs to, if it is stored.
-    async fn family_of(&self, hash: &TokenHash) -> AuthResult<Option<String>>;
-
-    /// Revokes every token of a user.
-    async fn revoke_user(&self, user_id: &str) -> AuthResult<()>;
-}
-
-/// Refresh tokens in memory.
-#[derive(Debug, Default)]
-pub struct MemoryRefreshStore {
-    tokens: Mutex<HashMap<TokenHash, RefreshRecord>>,
-}
-
-impl MemoryRefreshStore {
-    fn lock(&self) -> AuthResult<std::sync::MutexGuard<'_, HashMap<TokenHash, RefreshRecord>>> {
-        self.tokens
-            .lock()
-            .map_err(|_| AuthError::Unavailable("refresh store lock poisoned".into()))
-    }
-}
-
-#[async_trait]
-impl RefreshStore for MemoryRefreshStore {
-    async fn insert(&self, hash: TokenHash, record: RefreshRecord) -> AuthResult<()> {
-        self.lock()?.insert(hash, record);
-        Ok(())
-    }
-
-    async fn rotate(
-        &self,
-        presented: &TokenHash,
-        successor: TokenHash,
-        now: i64,
-        sliding_secs: i64,
-    ) -> AuthResult<Rotation> {
-        let mut tokens = self.lock()?;
-        let Some(record) = tokens.get_mut(presented) else {
-            return Ok(Rotation::Invalid);
-        };
-        if record.used {
-            let family = record.family.clone();
-            tokens.retain(|_, r| r.family != family);
-            return Ok(Rotation::Reused { family });
-        }
-        if now >= record.expires_at || now >= record.family_expires_at {
-            return Ok(Rotation::Invalid);
-        }
-        record.used = true;
-        let next = RefreshRecord {
-            family: record.family.clone(),
-            user_id: record.user_id.clone(),
-            created_at: now,
-            expires_at: now
-                .saturating_add(sliding_secs)
-                .min(record.family_expires_at),
-            family_expires_at: record.family_expires_at,
-            used: false,
-        };
-        tokens.insert(successor, next.clone());
-        Ok(Rotation::Rotated(next))
-    }
-
-    async fn revoke_family(&self, family: &str) -> AuthResult<Option<String>> {
-        let mut tokens = self.lock()?;
-        let user = tokens
-            .values()
-            .find(|r| r.family == family)
-            .map(|r| r.user_id.clone());
-        tokens.retain(|_, r| r.family != family);
-        Ok(user)
-    }
-
-    async fn family_of(&self, hash: &TokenHash) -> AuthResult<Option<String>> {
-        Ok(self.lock()?.get(hash).map(|r| r.family.clone()))
-    }
-
-    async fn revoke_user(&self, user_id: &str) -> AuthResult<()> {
-        self.lock()?.retain(|_, r| r.user_id != user_id);
-        Ok(())
-    }
-}
-
-/// Refresh-token lifetimes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RefreshLifetimes {
-    /// Each token's lifetime from its issue (extended by every rotation).
-    pub sliding_secs: i64,
-    /// The family's lifetime from the login, however often it is rotated.
-    pub absolute_secs: i64,
-}
-
-impl Default for RefreshLifetimes {
-    fn default() -> Self {
-        Self {
-            sliding_secs: 14 * 24 * 3600,
-            absolute_secs: 90 * 24 * 3600,
-        }
-    }
-}
-
-/// An access token and its refresh token.
-pub struct TokenPair {
-    /// The access token.
-    pub access: IssuedToken,
-    refresh: SecretString,
-    /// When the refresh token expires.
-    pub refresh_expires_at: i64,
-}
-
-impl TokenPair {
-    /// The opaque refresh token, to hand to the client.
-    pub fn refresh_token(&self) -> &str {
-        self.refresh.expose_secret()
-    }
-}
-
-impl std::fmt::Debug for TokenPair {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenPair")
-            .field("access", &self.access)
-            .field("refresh", &"[REDACTED]")
-            .field("refresh_expires_at", &self.refresh_expires_at)
-            .finish()
-    }
-}
-
-/// Why a login did not give tokens.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LoginError {
-    /// Wrong username or password, or a disabled user: one outcome for all.
-    #[error("invalid credentials")]
-    InvalidCredentials,
-    /// Too many failures from this (username, address): retry later.
-    #[error("too many failed logins; retry in {retry_after} s")]
-    Throttled {
-        /// Seconds to wait.
-        retry_after: i64,
-    },
-    /// Something else failed (store, hashing).
-    #[error(transparent)]
-    Other(AuthError),
-}
-
-impl From<AuthError> for LoginError {
-    fn from(e: AuthError) -> Self {
-        match e {
-            AuthError::InvalidCredentials | AuthError::MissingCredentials => {
-                Self::InvalidCredentials
-            }
-            AuthError::Throttled { retry_after } => Self::Throttled { retry_after },
-            other => Self::Other(other),
-        }
-    }
-}
 
 /// Mints token pairs at login, rotates refresh tokens, revokes.
 ///
@@ -751,13 +535,4 @@ fn principal_of_user(user: &UserRecord) -> Option<Principal> {
 /// Whether a provider's client may log in: unless `extra.enabled` is `false`.
 fn client_enabled(client: &ClientData) -> bool {
     client.extra.get("enabled").and_then(|e| e.as_bool()) != Some(false)
-}
-
-/// 256 random bits, base64url: not JWT-shaped, so it can never pass as an access token.
-fn new_refresh_token() -> AuthResult<SecretString> {
-    let mut bytes = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| {
-        AuthError::Misconfigured("the system random number generator failed".into())
-    })?;
-    Ok(SecretString::from(URL_SAFE_NO_PAD.encode(bytes)))
 }

@@ -7,7 +7,7 @@ use auth_core::store::RevocationCheck;
 use auth_core::store::{
     HandlerConfigStore, NewUser, TokenFilter, TokenRecord, TokenStore, UserAdmin, UserFilter,
 };
-use auth_core::tokens::{RefreshRecord, RefreshStore, hash_refresh_token};
+use auth_core::store::{RefreshRecord, RefreshStore, hash_refresh_token};
 use auth_store::{SqliteStore, StoreSettings};
 use serde_json::json;
 

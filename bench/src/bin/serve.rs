@@ -154,7 +154,9 @@ fn ours(cache: bool) -> Result<PoemAuth, Box<dyn std::error::Error>> {
         jwt = jwt.without_verified_cache();
     }
     let pipeline = Pipeline::builder().handler(jwt).build()?;
-    Ok(PoemAuth::from_pipeline(pipeline).token_service(tokens).build()?)
+    Ok(PoemAuth::from_pipeline(pipeline)
+        .token_service(tokens)
+        .build()?)
 }
 
 #[tokio::main]
