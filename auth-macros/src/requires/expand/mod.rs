@@ -379,7 +379,8 @@ pub(crate) fn api(
         impls.push(quote! {
             const _: () = ::core::assert!(!#needs_credential, #message);
         });
-        let mark: FnArg = parse_quote!(__auth_poem_public: #p::PublicOperation);
+        let public = hidden("__auth_poem_public");
+        let mark: FnArg = parse_quote!(#public: #p::PublicOperation);
         let at = usize::from(matches!(
             method.sig.inputs.first(),
             Some(FnArg::Receiver(_))
@@ -464,7 +465,8 @@ fn rewrite_operation(
     } else {
         quote!(#[oai(#(#scope_args),*)])
     };
-    let guard: FnArg = parse_quote!(#guard_attrs __auth_poem_guard: #p::ApiGuard<'_, Self, #index>);
+    let guard_var = hidden("__auth_poem_guard");
+    let guard: FnArg = parse_quote!(#guard_attrs #guard_var: #p::ApiGuard<'_, Self, #index>);
     let at = usize::from(matches!(
         method.sig.inputs.first(),
         Some(FnArg::Receiver(_))
@@ -486,7 +488,7 @@ fn rewrite_operation(
         #[allow(unused_imports)]
         use #p::Fallback as _;
         let #caller = match #p::ApiGuard::caller(
-            __auth_poem_guard,
+            #guard_var,
             [#(#probes),*],
         ).await {
             #p::Result::Ok(caller) => caller,

@@ -31,7 +31,10 @@ struct Api;
 #[::poem_openapi::OpenApi]
 impl Api {
     /// A pair.
-    #[requires(::auth_core::AuthResource::Conversation, ::auth_core::AuthPermission::Write)]
+    #[requires(
+        ::auth_core::AuthResource::Conversation,
+        ::auth_core::AuthPermission::Write
+    )]
     #[oai(path = "/pair", method = "get")]
     async fn pair(&self) -> ::poem_openapi::payload::PlainText<&'static str> {
         ::poem_openapi::payload::PlainText("pair")
@@ -46,12 +49,12 @@ impl Api {
         id: ::poem_openapi::param::Path<::std::string::String>,
     ) -> ::poem::Result<::poem_openapi::payload::PlainText<::std::string::String>> {
         ::std::result::Result::Ok(::poem_openapi::payload::PlainText(::std::format!(
-            "{} {}",
-            user.id, id.0
+            "{} {}", user.id, id.0
         )))
     }
 }
 
-fn main() {
+#[::core::prelude::v1::test]
+fn expands_and_runs() {
     let _ = ::poem_openapi::OpenApiService::new(Api, "t", "1").spec();
 }

@@ -29,7 +29,9 @@ mod primitives {
     #[allow(dead_code, non_camel_case_types)]
     struct str;
 
-    #[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::marker::Copy, ::auth_core::Resource)]
+    #[derive(
+        ::std::fmt::Debug, ::std::clone::Clone, ::std::marker::Copy, ::auth_core::Resource,
+    )]
     pub(crate) enum Res {
         Conversation,
         #[resource(rename = "kb")]
@@ -38,7 +40,9 @@ mod primitives {
         Chat,
     }
 
-    #[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::marker::Copy, ::auth_core::Permission)]
+    #[derive(
+        ::std::fmt::Debug, ::std::clone::Clone, ::std::marker::Copy, ::auth_core::Permission,
+    )]
     pub(crate) enum Perm {
         Read,
     }
@@ -58,7 +62,7 @@ mod primitives {
     }
 }
 
-use primitives::{after, before, Perm, Res};
+use primitives::{Perm, Res, after, before};
 
 /// A config.
 #[derive(auth_core::AuthHandlerConfig, serde::Deserialize)]
@@ -94,14 +98,17 @@ impl auth_core::FromConfig<MyConfig> for MyHandler {
     }
 }
 
-fn main() {
+#[::core::prelude::v1::test]
+fn expands_and_runs() {
     use ::auth_core::{Permission as _, Resource as _};
     ::std::assert_eq!(Res::KnowledgeBase.name(), "KB");
     ::std::assert_eq!(Res::all().len(), 3);
     ::std::assert_eq!(::std::string::ToString::to_string(&Perm::Read), "READ");
-    ::std::assert!(::std::str::FromStr::from_str("conversation")
-        .map(|r: Res| r.name() == "CONVERSATION")
-        .unwrap_or(false));
+    ::std::assert!(
+        ::std::str::FromStr::from_str("conversation")
+            .map(|r: Res| r.name() == "CONVERSATION")
+            .unwrap_or(false)
+    );
     ::std::assert_eq!(Perm::all().len(), 1);
     let registry = auth_core::HandlerRegistry::with_registered().unwrap();
     ::std::assert!(registry.get("MyConfig").is_some());

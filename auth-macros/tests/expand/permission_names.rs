@@ -1,3 +1,5 @@
+//! `#[derive(Permission)]`: names, renames, parsing and scopes.
+
 use auth_core::{Permission, Resource as _, Scope};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Permission)]
@@ -8,7 +10,8 @@ enum Perm {
     Sign,
 }
 
-fn main() {
+#[test]
+fn expands_and_runs() {
     assert_eq!(Perm::ApprovePayment.name(), "APPROVE_PAYMENT");
     assert_eq!(Perm::Sign.to_string(), "SIGN_OFF");
     assert_eq!(Perm::all(), [Perm::Read, Perm::ApprovePayment, Perm::Sign]);

@@ -58,7 +58,8 @@ fn several() {}
 #[poem::handler]
 async fn by_path() {}
 
-fn main() {
+#[test]
+fn expands_and_runs() {
     let _ = (
         pair,
         pair_in_parentheses,

@@ -98,6 +98,7 @@ impl Api {
     }
 }
 
-fn main() {
+#[test]
+fn expands_and_runs() {
     let _ = poem_openapi::OpenApiService::new(Api, "t", "1").spec();
 }

@@ -1,3 +1,5 @@
+//! `#[after_authentication]` hooks: docs kept, the principal enriched.
+
 use auth_core::{AfterAuth, AuthError, AuthResult, Pipeline};
 
 /// Docs go to the generated struct.
@@ -16,7 +18,8 @@ async fn enrich(cx: &mut AfterAuth) -> AuthResult<()> {
     Ok(())
 }
 
-fn main() {
+#[test]
+fn expands_and_runs() {
     let _ = Pipeline::builder()
         .after_authentication(check)
         .after_authentication(enrich);

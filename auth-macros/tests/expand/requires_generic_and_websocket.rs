@@ -22,6 +22,7 @@ async fn chat(user: WsAuthenticated, ws: WebSocket) -> impl IntoResponse {
     })
 }
 
-fn main() {
+#[test]
+fn expands_and_runs() {
     let _ = (generic::<String>::default(), chat);
 }

@@ -1,3 +1,5 @@
+//! `#[derive(AuthHandlerConfig)]` on structs and enums: ids, descriptions, registration and building.
+
 use auth_core::{AuthHandlerConfig, HandlerRegistry};
 
 /// Delegate authentication to an identity provider.
@@ -42,7 +44,8 @@ impl auth_core::FromConfig<Mode> for MyHandler {
     }
 }
 
-fn main() {
+#[test]
+fn expands_and_runs() {
     assert_eq!(MyConfig::ID, "MyConfig");
     assert_eq!(
         MyConfig::DESCRIPTION,
@@ -54,6 +57,8 @@ fn main() {
         .register::<MyConfig>()
         .and_then(|r| r.register::<Mode>())
         .unwrap();
-    let handler = registry.build("mode.v2", serde_json::json!("Careful")).unwrap();
+    let handler = registry
+        .build("mode.v2", serde_json::json!("Careful"))
+        .unwrap();
     assert_eq!(handler.name(), "careful");
 }

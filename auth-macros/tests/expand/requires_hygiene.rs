@@ -27,7 +27,10 @@ struct bool;
 #[allow(dead_code)]
 mod auth_core {}
 
-#[::auth_poem::requires(::auth_core::AuthResource::Conversation, ::auth_core::AuthPermission::Write)]
+#[::auth_poem::requires(
+    ::auth_core::AuthResource::Conversation,
+    ::auth_core::AuthPermission::Write
+)]
 #[::poem::handler]
 fn pair() -> &'static str {
     "pair"
@@ -44,10 +47,13 @@ async fn owner(
 
 #[::auth_poem::requires(expr = "user.id == *who")]
 #[::poem::handler]
-fn pattern(::poem::web::Path(who): ::poem::web::Path<::std::string::String>) -> ::std::string::String {
+fn pattern(
+    ::poem::web::Path(who): ::poem::web::Path<::std::string::String>,
+) -> ::std::string::String {
     who
 }
 
-fn main() {
+#[::core::prelude::v1::test]
+fn expands_and_runs() {
     let _ = (pair, owner, pattern);
 }

@@ -1,3 +1,5 @@
+//! `#[before_authentication]` hooks: docs kept, read-only hooks and type aliases.
+
 use auth_core::{AuthError, AuthResult, BeforeAuth, Pipeline};
 
 /// Docs go to the generated struct.
@@ -24,7 +26,8 @@ async fn aliased(cx: Cx<'_>) -> AuthResult<()> {
     Ok(())
 }
 
-fn main() {
+#[test]
+fn expands_and_runs() {
     let _ = Pipeline::builder()
         .before_authentication(pick_key)
         .before_authentication(look)

@@ -1,4 +1,8 @@
-use auth_core::{auth_handler, HandlerRegistry};
+//! `#[auth_handler]` registers each handler with its config in the process:
+//! `HandlerRegistry::with_registered` lists exactly those of this binary (a
+//! binary of its own, so no other test registers one) and builds them.
+
+use auth_core::{HandlerRegistry, auth_handler};
 
 #[derive(auth_core::AuthHandlerConfig, serde::Deserialize, schemars::JsonSchema)]
 #[auth_config(id = "mine", name = "Mine", description = "Mine.", handler = MyHandler)]
@@ -45,10 +49,13 @@ impl auth_core::FromConfig<OtherConfig> for OtherHandler {
     }
 }
 
-fn main() {
+#[test]
+fn only_the_registered_handlers_are_listed_and_built() {
     let registry = HandlerRegistry::with_registered().unwrap();
     let ids: Vec<_> = registry.list().map(|info| info.id).collect();
     assert_eq!(ids, ["mine", "other"]);
-    let built = registry.build("mine", serde_json::json!({"key": "k"})).unwrap();
+    let built = registry
+        .build("mine", serde_json::json!({"key": "k"}))
+        .unwrap();
     assert_eq!(built.name(), "k");
 }

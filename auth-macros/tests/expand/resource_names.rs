@@ -1,3 +1,5 @@
+//! `#[derive(Resource)]`: names, renames, raw identifiers, parsing and scopes.
+
 use auth_core::{Permission as _, Resource, Scope};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Resource)]
@@ -11,7 +13,8 @@ enum Res {
     r#Static,
 }
 
-fn main() {
+#[test]
+fn expands_and_runs() {
     assert_eq!(Res::AuthHandler.name(), "AUTH_HANDLER");
     assert_eq!(Res::KnowledgeBase.to_string(), "KB");
     assert_eq!(Res::r#Static.name(), "STATIC");

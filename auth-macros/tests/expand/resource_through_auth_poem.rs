@@ -12,7 +12,8 @@ async fn hook(cx: &mut BeforeAuth) -> AuthResult<()> {
     Ok(())
 }
 
-fn main() {
+#[test]
+fn expands_and_runs() {
     assert_eq!(Res::Conversation.name(), "CONVERSATION");
     let _ = auth_core::Pipeline::builder().before_authentication(hook);
 }
