@@ -8,7 +8,7 @@
 //! releases: they were written with rustc 1.95. With another compiler the
 //! tests are skipped with a message, except in CI (`CI=true`), where they
 //! fail. Regenerate them with
-//! `TRYBUILD=overwrite cargo test -p auth-macros --test ui`.
+//! `TRYBUILD=overwrite cargo test --workspace --test ui`.
 
 use std::io::Write as _;
 use std::process::Command;

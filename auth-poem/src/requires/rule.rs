@@ -1,9 +1,8 @@
 //! [`Rule`]: what one `#[requires]` item asks, as checked at run time and
 //! as documented in the spec.
 
-use std::fmt::Write as _;
-
 use auth_core::{Permission, Principal, Requirement, Resource};
+use auth_rule_text::RuleText;
 use serde_json::{Value, json};
 
 /// What an item annotated with `#[requires]` asks of its caller: an
@@ -53,13 +52,6 @@ pub enum Rule {
     Any(Vec<Rule>),
     /// Every one of these.
     All(Vec<Rule>),
-}
-
-/// The binary operator a compound rule is rendered with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
-    Or,
-    And,
 }
 
 impl Rule {
@@ -194,32 +186,26 @@ impl Rule {
     }
 
     /// The line `#[requires]` adds to an operation's description, e.g.
-    /// ``Requires: `conversation:write`.``
+    /// ``Requires: `conversation:write`.``, worded by `auth-rule-text` like
+    /// the line the macro writes into the rustdoc.
     pub fn describe(&self) -> String {
-        let mut out = String::from("Requires: ");
-        self.render(None, &mut out);
-        out.push('.');
-        out
+        self.text().line()
     }
 
-    fn render(&self, parent: Option<Op>, out: &mut String) {
+    /// The rule as words.
+    fn text(&self) -> RuleText {
         match self {
-            Self::Require(requirement) => render_requirement(requirement, parent, out),
-            Self::Expr { source, .. } => {
-                out.push_str("condition ");
-                code(source, out);
-            }
-            Self::Any(items) => render_list(items, Op::Or, parent, out, Rule::render),
-            Self::All(items) => render_list(items, Op::And, parent, out, Rule::render),
+            Self::Require(requirement) => requirement_text(requirement),
+            Self::Expr { source, .. } => RuleText::Condition((*source).to_owned()),
+            Self::Any(items) => RuleText::Any(items.iter().map(Rule::text).collect()),
+            Self::All(items) => RuleText::All(items.iter().map(Rule::text).collect()),
         }
     }
 }
 
 impl std::fmt::Display for Rule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut out = String::new();
-        self.render(None, &mut out);
-        f.write_str(&out)
+        self.text().fmt(f)
     }
 }
 
@@ -320,66 +306,14 @@ fn requirement_json(requirement: &Requirement) -> Value {
     }
 }
 
-fn render_requirement(requirement: &Requirement, parent: Option<Op>, out: &mut String) {
+fn requirement_text(requirement: &Requirement) -> RuleText {
     match requirement {
-        Requirement::Permission(scope) => code(&scope.to_string(), out),
-        Requirement::Scope(scope) => code(&canonical_scope(scope), out),
-        Requirement::Role(role) => {
-            out.push_str("role ");
-            code(role, out);
-        }
-        Requirement::Any(items) => render_list(items, Op::Or, parent, out, render_requirement),
-        Requirement::All(items) => render_list(items, Op::And, parent, out, render_requirement),
+        Requirement::Permission(scope) => RuleText::Code(scope.to_string()),
+        Requirement::Scope(scope) => RuleText::Code(canonical_scope(scope)),
+        Requirement::Role(role) => RuleText::Role(role.to_string()),
+        Requirement::Any(items) => RuleText::Any(items.iter().map(requirement_text).collect()),
+        Requirement::All(items) => RuleText::All(items.iter().map(requirement_text).collect()),
     }
-}
-
-/// Renders `items` joined by `op`: a one-item list as its item, and
-/// parentheses when it sits inside the other operator.
-fn render_list<T>(
-    items: &[T],
-    op: Op,
-    parent: Option<Op>,
-    out: &mut String,
-    render: fn(&T, Option<Op>, &mut String),
-) {
-    match items {
-        [] => out.push_str(match op {
-            Op::Or => "nothing (never met)",
-            Op::And => "authentication only",
-        }),
-        [one] => render(one, parent, out),
-        _ => {
-            let nested = parent.is_some_and(|p| p != op);
-            if nested {
-                out.push('(');
-            }
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(match op {
-                        Op::Or => " or ",
-                        Op::And => " and ",
-                    });
-                }
-                render(item, Some(op), out);
-            }
-            if nested {
-                out.push(')');
-            }
-        }
-    }
-}
-
-/// `text` as Markdown inline code, fenced with more backticks than it holds.
-fn code(text: &str, out: &mut String) {
-    let mut longest = 0;
-    let mut run = 0;
-    for c in text.chars() {
-        run = if c == '`' { run + 1 } else { 0 };
-        longest = longest.max(run);
-    }
-    let fence = "`".repeat(longest + 1);
-    let pad = if longest > 0 { " " } else { "" };
-    let _ = write!(out, "{fence}{pad}{text}{pad}{fence}");
 }
 
 #[cfg(test)]

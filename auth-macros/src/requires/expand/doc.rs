@@ -1,87 +1,35 @@
-//! The `Requires: ...` line `#[requires]` adds to an operation's docs, as
-//! the runtime's `Rule::describe` words it.
+//! The `Requires: ...` line `#[requires]` adds to an operation's docs,
+//! worded by `auth-rule-text` like the line of the served spec.
 
+use auth_rule_text::RuleText;
 use proc_macro2::TokenTree;
 use quote::ToTokens;
 use syn::{Attribute, parse_quote};
 
 use super::super::validate::Req;
 
-/// How the docs name `authenticated`, as the runtime's `Rule::describe` does.
-const AUTHENTICATED_TEXT: &str = "authentication only";
-/// The line added to the docs at compile time: as the runtime's
-/// `Rule::describe` writes it, except that a resource/permission pair is
-/// shown as its Rust code (the names come from its `Resource` and
-/// `Permission` impls, known at run time only; the served spec shows them).
+/// The line added to the docs at compile time, worded by `auth-rule-text`
+/// as the served spec's is, except that a resource/permission pair is shown
+/// as its Rust code (the names come from its `Resource` and `Permission`
+/// impls, known at run time only; the served spec shows them).
 pub(crate) fn doc_line(req: &Req) -> String {
-    let mut out = String::from("Requires: ");
-    render(req, None, &mut out);
-    out.push('.');
-    out
+    text(req).line()
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Op {
-    Or,
-    And,
-}
-
-fn render(req: &Req, parent: Option<Op>, out: &mut String) {
+/// `req` as words.
+fn text(req: &Req) -> RuleText {
     match req {
         Req::Pair {
             resource,
             permission,
-        } => code(
-            &format!("({}, {})", pretty(resource), pretty(permission)),
-            out,
-        ),
-        Req::Role(lit) => {
-            out.push_str("role ");
-            code(&lit.value(), out);
-        }
-        Req::Scope { canonical, .. } => code(canonical, out),
-        Req::Authenticated => out.push_str(AUTHENTICATED_TEXT),
-        Req::Expr { source, .. } => {
-            out.push_str("condition ");
-            code(&source.value(), out);
-        }
-        Req::Any(items) | Req::All(items) => {
-            let op = if matches!(req, Req::Any(_)) {
-                Op::Or
-            } else {
-                Op::And
-            };
-            if let [one] = items.as_slice() {
-                return render(one, parent, out);
-            }
-            let nested = parent.is_some_and(|p| p != op);
-            if nested {
-                out.push('(');
-            }
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(if op == Op::Or { " or " } else { " and " });
-                }
-                render(item, Some(op), out);
-            }
-            if nested {
-                out.push(')');
-            }
-        }
+        } => RuleText::Code(format!("({}, {})", pretty(resource), pretty(permission))),
+        Req::Role(lit) => RuleText::Role(lit.value()),
+        Req::Scope { canonical, .. } => RuleText::Code(canonical.clone()),
+        Req::Authenticated => RuleText::All(Vec::new()),
+        Req::Expr { source, .. } => RuleText::Condition(source.value()),
+        Req::Any(items) => RuleText::Any(items.iter().map(text).collect()),
+        Req::All(items) => RuleText::All(items.iter().map(text).collect()),
     }
-}
-
-/// `text` as Markdown inline code (as the runtime writes it).
-fn code(text: &str, out: &mut String) {
-    let mut longest = 0;
-    let mut run = 0;
-    for c in text.chars() {
-        run = if c == '`' { run + 1 } else { 0 };
-        longest = longest.max(run);
-    }
-    let fence = "`".repeat(longest + 1);
-    let pad = if longest > 0 { " " } else { "" };
-    out.push_str(&format!("{fence}{pad}{text}{pad}{fence}"));
 }
 
 /// Rust tokens as a person writes them: `Res::Conversation`, not `Res :: Conversation`.
